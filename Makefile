@@ -1,0 +1,32 @@
+# kai — one entry point per task; CI runs `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := app sandbox
+
+.PHONY: install lint typecheck imports test bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $@
+
+lint: install
+	$(BIN)/ruff check $(PACKAGES) scripts tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy $(PACKAGES) scripts
+
+imports: install
+	$(BIN)/lint-imports
+
+test: install lint typecheck imports
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m benchmarks.sandbox_api --out benchmarks/results/sandbox_api.json
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,64 @@
+"""``python -m sandbox up|down|status|serve --state DIR``: the sandbox's own command line.
+
+``kai sandbox …`` hands its arguments to this module, so the ``app`` layer never
+imports the sandbox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .control import SandboxError, down, serve, status, up
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kai sandbox", description="The kai sandbox cluster.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("up", "start the sandbox API server"),
+                       ("status", "tell whether the sandbox runs"),
+                       ("down", "stop the sandbox API server"),
+                       ("serve", "run the server in the foreground (used by up)")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--state", type=Path, default=Path(".kai/sandbox"),
+                         help="state folder (default: .kai/sandbox)")
+        if name in ("up", "serve"):
+            cmd.add_argument("--port", type=int, default=None, help="port on 127.0.0.1")
+        if name == "up":
+            cmd.add_argument("--foreground", action="store_true",
+                             help="run in this process instead of the background")
+    args = parser.parse_args(argv)
+    state: Path = args.state.resolve()
+    try:
+        if args.command == "serve" or (args.command == "up" and args.foreground):
+            from .control import free_port, write_kubeconfig
+
+            port = args.port or free_port()
+            path = write_kubeconfig(state, port)
+            print(f"kubeconfig: {path}\nexport KUBECONFIG={path}", flush=True)
+            serve(state, port)
+            return 0
+        if args.command == "up":
+            sandbox = up(state, args.port)
+            print(f"sandbox API server at {sandbox.url} (pid {sandbox.pid})")
+            print(f"kubeconfig: {sandbox.kubeconfig}")
+            print(f"export KUBECONFIG={sandbox.kubeconfig}")
+            return 0
+        if args.command == "status":
+            running = status(state)
+            if running is None:
+                print(f"no sandbox is running for {state}")
+                return 1
+            print(f"running at {running.url} (pid {running.pid}), kubeconfig {running.kubeconfig}")
+            return 0
+        stopped = down(state)
+        print("stopped" if stopped else f"no sandbox was running for {state}")
+        return 0
+    except SandboxError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

