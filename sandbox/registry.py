@@ -34,6 +34,9 @@ GENERATION = {
     "ingresses.networking.k8s.io", "networkpolicies.networking.k8s.io",
 }
 KEEP_STATUS_ON_CREATE = {"nodes"}
+# Resources whose DELETE answers the deleted object rather than a Status.
+RETURNS_DELETED = {"pods", "services", "serviceaccounts", "persistentvolumeclaims", "persistentvolumes",
+                   "resourcequotas", "storageclasses.storage.k8s.io"}
 NAMESPACES = "namespaces"
 
 
@@ -308,6 +311,8 @@ class Registry:
             return conversion.to_served(res, marked)
         gone = self.store.remove(res.storage_key, current)
         self._after_delete(res, gone, opts.propagation)
+        if res.storage_key in RETURNS_DELETED:
+            return conversion.to_served(res, gone)
         return success_status(res, gone)
 
     def delete_collection(self, res: ResourceType, namespace: str | None,
