@@ -68,6 +68,9 @@ class ResourceHandler:
         if verb == "get":
             return self._get(request, route)
         if verb in ("update", "patch"):
+            if route.is_collection:
+                raise MethodNotAllowed("the server does not allow this method on the requested "
+                                       "resource", kind=route.res.plural)
             return await self._write(request, route, verb)
         if verb == "delete":
             return await self._delete(request, route)
