@@ -11,7 +11,6 @@ import sys
 
 import click
 
-
 VERSION = "0.1.0"
 
 

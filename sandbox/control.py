@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import ssl
 import os
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time

@@ -129,9 +129,6 @@ def job(obj: Obj, old: Obj | None) -> None:
     spec.setdefault("completionMode", "NonIndexed")
     spec.setdefault("suspend", False)
     spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
-    template = spec.get("template") or {}
-    if isinstance(template.get("spec"), dict):
-        template["spec"].setdefault("restartPolicy", "Never")
     _template(spec)
 
 

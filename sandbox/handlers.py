@@ -57,8 +57,8 @@ class ResourceHandler:
     async def handle(self, request: Request, route: Route, user: rbac.User) -> Response:
         verb = request_verb(request, route)
         if verb not in route.res.verbs and not route.sub:
-            raise MethodNotAllowed(f"the server does not allow this method on the requested "
-                                   f"resource", kind=route.res.plural, name=route.name or None)
+            raise MethodNotAllowed("the server does not allow this method on the requested "
+                                   "resource", kind=route.res.plural, name=route.name or None)
         if verb in ("list", "watch", "deletecollection"):
             if not route.res.namespaced and route.namespace:
                 raise NotFound("the server could not find the requested resource")

@@ -68,10 +68,12 @@ def apply_patch(kind: str, current: Obj, patch_type: str, body: Any) -> Obj:
     if not isinstance(body, dict):
         raise BadRequest(f"the patch body must be an object for {patch_type}")
     if patch_type == MERGE_PATCH:
-        return merge_patch(current, body)
+        merged: Obj = merge_patch(current, body)
+        return merged
     if patch_type == STRATEGIC_PATCH:
         return strategic_merge(current, body, ports_key="port" if kind in SERVICE_KINDS else "containerPort")
-    raise UnsupportedMedia(f"the body of the request was in an unknown format - accepted media types include: {', '.join(PATCH_TYPES)}")
+    raise UnsupportedMedia("the body of the request was in an unknown format - accepted media types "
+                           f"include: {', '.join(PATCH_TYPES)}")
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

@@ -179,13 +179,14 @@ _VIEW_RESOURCES = [
 def bootstrap_objects() -> list[Obj]:
     """The default ClusterRoles and the binding of system:masters, as a new cluster has."""
     view = [{"apiGroups": [g], "resources": r, "verbs": _READ} for g, r in _VIEW_RESOURCES]
-    edit = view + [
-        {"apiGroups": [g], "resources": [x for x in r if x != "namespaces"], "verbs": _WRITE}
-        for g, r in _VIEW_RESOURCES
-    ] + [{"apiGroups": [""], "resources": ["secrets"], "verbs": _READ + _WRITE},
-         {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]}]
-    admin = edit + [{"apiGroups": [RBAC], "resources": ["roles", "rolebindings"],
-                     "verbs": _READ + _WRITE}]
+    edit = [
+        *view,
+        *({"apiGroups": [g], "resources": [x for x in r if x != "namespaces"], "verbs": _WRITE}
+          for g, r in _VIEW_RESOURCES),
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": _READ + _WRITE},
+        {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},
+    ]
+    admin = [*edit, {"apiGroups": [RBAC], "resources": ["roles", "rolebindings"], "verbs": _READ + _WRITE}]
     return [
         _cluster_role("cluster-admin", [
             {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},

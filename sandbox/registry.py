@@ -11,13 +11,21 @@ finalizers, and deletion that cascades through ownerReferences
 from __future__ import annotations
 
 import asyncio
+import builtins
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import conversion, defaults, objects, patch, timefmt
 from .errors import (
-    AlreadyExists, BadRequest, Conflict, Forbidden, InternalError, MethodNotAllowed, NotFound,
+    AlreadyExists,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
     StatusError,
 )
 from .podlogs import PodLogs
@@ -316,8 +324,8 @@ class Registry:
         return success_status(res, gone)
 
     def delete_collection(self, res: ResourceType, namespace: str | None,
-                          labels: list[Requirement] | None, fields: list[FieldRequirement] | None,
-                          opts: DeleteOptions) -> Obj:
+                          labels: builtins.list[Requirement] | None,
+                          fields: builtins.list[FieldRequirement] | None, opts: DeleteOptions) -> Obj:
         items = self.list(res, namespace, labels, fields)
         deleted = []
         for obj in items:
@@ -333,7 +341,7 @@ class Registry:
 
     # --- deletion machinery --------------------------------------------------------
 
-    def _dependents(self, uid: str) -> list[tuple[str, Obj]]:
+    def _dependents(self, uid: str) -> builtins.list[tuple[str, Obj]]:
         if not uid:
             return []
         return [(s, o) for s, o in self.store.all_objects() if uid in objects.owner_uids(o)]
@@ -370,10 +378,8 @@ class Registry:
                     r for r in meta.get("ownerReferences") or [] if r.get("uid") != uid]
                 self.store.put(storage, updated, created=False)
                 continue
-            try:
+            with contextlib.suppress(NotFound):
                 self.delete(res, meta.get("namespace", ""), meta["name"], DeleteOptions())
-            except NotFound:
-                pass
 
     async def _finish_deletion(self, res: ResourceType, marked: Obj, propagation: str) -> None:
         """Deletion in the foreground or with orphaning: dependents first, then the owner's finalizer."""
@@ -392,11 +398,9 @@ class Registry:
                 meta = dep["metadata"]
                 if meta.get("deletionTimestamp"):
                     continue
-                try:
+                with contextlib.suppress(NotFound):
                     self.delete(_storage_resource(storage), meta.get("namespace", ""), meta["name"],
                                 DeleteOptions(propagation="Foreground"))
-                except NotFound:
-                    pass
             await asyncio.sleep(0.05)
         self._drop_finalizer(res, marked, "foregroundDeletion")
 
@@ -437,10 +441,8 @@ class Registry:
                 remaining += 1
                 if meta.get("deletionTimestamp"):
                     continue
-                try:
+                with contextlib.suppress(StatusError):
                     self.delete(_storage_resource(storage), name, meta["name"], DeleteOptions())
-                except StatusError:
-                    pass
             if not remaining:
                 break
             await asyncio.sleep(0.05)

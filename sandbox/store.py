@@ -15,6 +15,7 @@ recent changes lets a watch resume from an older resourceVersion.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import sqlite3
 from collections import deque
 from collections.abc import Iterator
@@ -211,7 +212,7 @@ class Store:
     def unsubscribe(self, watcher: Watcher) -> None:
         self._watchers.get(watcher.storage, set()).discard(watcher)
 
-    def changes_since(self, storage: str, rv: int) -> list[Change] | None:
+    def changes_since(self, storage: str, rv: int) -> builtins.list[Change] | None:
         """Logged changes of ``storage`` after ``rv``; None when ``rv`` is too old."""
         if rv < self.log_floor:
             return None

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .selectors import format_selector
-from .timefmt import age, parse, now, human_duration
+from .timefmt import age, human_duration, now, parse
 
 Obj = dict[str, Any]
 Column = tuple[str, str, int, Callable[[Obj], Any]]  # name, type, priority, cell
@@ -70,7 +70,7 @@ def pod_reason(o: Obj) -> str:
         if (state.get("terminated") or {}).get("exitCode", 0) != 0:
             return "Init:" + ((state["terminated"].get("reason")) or "Error")
         if "waiting" in state and state["waiting"].get("reason") not in (None, "PodInitializing"):
-            return "Init:" + state["waiting"]["reason"]
+            return "Init:" + str(state["waiting"]["reason"])
     for cs in reversed(status.get("containerStatuses") or []):
         state = cs.get("state") or {}
         if state.get("waiting", {}).get("reason"):

@@ -92,10 +92,7 @@ async def stream(store: Store, req: WatchRequest) -> AsyncIterator[bytes]:
             if req.send_initial_events:
                 first.append(_bookmark(req, start, initial_end=True))
         else:
-            try:
-                since = int(req.resource_version)
-            except ValueError:
-                since = -1
+            since = int(req.resource_version) if req.resource_version.isdigit() else -1
             replay = store.changes_since(req.res.storage_key, since) if since >= 0 else None
             if replay is None:
                 raise Gone(f"too old resource version: {req.resource_version} ({store.log_floor + 1})")
@@ -114,16 +111,16 @@ async def stream(store: Store, req: WatchRequest) -> AsyncIterator[bytes]:
             wait = min(remaining, BOOKMARK_EVERY) if req.bookmarks else remaining
             try:
                 change = await asyncio.wait_for(watcher.queue.get(), timeout=wait)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if req.bookmarks and time.monotonic() - last_sent >= BOOKMARK_EVERY:
                     yield _bookmark(req, store.rv)
                     last_sent = time.monotonic()
                 continue
             if change.rv <= start:
                 continue
-            line = _translate(req, change)
-            if line is not None:
-                yield line
+            event = _translate(req, change)
+            if event is not None:
+                yield event
                 last_sent = time.monotonic()
     finally:
         store.unsubscribe(watcher)

@@ -40,7 +40,8 @@ def count(http: httpx.Client) -> int:
 
 
 def test_unauthenticated(sandbox: Sandbox) -> None:
-    with httpx.Client(base_url=sandbox.url, verify=ssl.create_default_context(cafile=str(sandbox.state / "ca.crt"))) as anon:
+    verify = ssl.create_default_context(cafile=str(sandbox.state / "ca.crt"))
+    with httpx.Client(base_url=sandbox.url, verify=verify) as anon:
         status(anon.get("/api/v1/namespaces"), 401, "Unauthorized")
         status(anon.get("/api/v1/namespaces", headers={"Authorization": "Bearer wrong"}), 401,
                "Unauthorized")
@@ -49,8 +50,8 @@ def test_unauthenticated(sandbox: Sandbox) -> None:
 
 def test_malformed_bodies(http: httpx.Client) -> None:
     before = count(http)
-    body = status(http.post(CM, content=b'{"metadata": {"name": "x"', headers={"Content-Type": "application/json"}),
-                  400, "BadRequest")
+    body = status(http.post(CM, content=b'{"metadata": {"name": "x"',
+                            headers={"Content-Type": "application/json"}), 400, "BadRequest")
     assert "JSON" in str(body["message"])
     status(http.post(CM, content=b"metadata: [unclosed", headers={"Content-Type": "application/yaml"}),
            400, "BadRequest")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,9 +20,8 @@ NS = "helm"
 
 
 @pytest.fixture(scope="module")
-def helm(sandbox: Sandbox) -> Iterator[Config]:
-    config = Config(kubeconfig_path=str(sandbox.kubeconfig), namespace=NS)
-    yield config
+def helm(sandbox: Sandbox) -> Config:
+    return Config(kubeconfig_path=str(sandbox.kubeconfig), namespace=NS)
 
 
 def release_payload(kubectl: Kubectl, name: str) -> dict[str, object]:
