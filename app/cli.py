@@ -6,7 +6,6 @@ Start-up stays instant: subcommands import what they need when they run.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 import click
@@ -33,6 +32,4 @@ def sandbox(args: tuple[str, ...]) -> None:
     Python client and Helm use over HTTPS. It runs as its own process, so this
     command hands its arguments to `python -m sandbox`.
     """
-    env = dict(os.environ)
-    result = subprocess.run([sys.executable, "-m", "sandbox", *args], env=env, check=False)
-    sys.exit(result.returncode)
+    os.execv(sys.executable, [sys.executable, "-m", "sandbox", *args])

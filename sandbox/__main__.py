@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .control import SandboxError, down, serve, status, up
+from .control import SandboxError, down, free_port, serve, status, up, write_kubeconfig
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,8 +32,6 @@ def main(argv: list[str] | None = None) -> int:
     state: Path = args.state.resolve()
     try:
         if args.command == "serve" or (args.command == "up" and args.foreground):
-            from .control import free_port, write_kubeconfig
-
             port = args.port or free_port()
             path = write_kubeconfig(state, port)
             print(f"kubeconfig: {path}\nexport KUBECONFIG={path}", flush=True)

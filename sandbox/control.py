@@ -190,13 +190,12 @@ def down(state: Path, timeout: float = 10.0) -> bool:
 
 
 def serve(state: Path, port: int, host: str = "127.0.0.1") -> None:
-    """Run the server in this process until it is stopped."""
+    """Run the server in this process until it is stopped (after :func:`write_kubeconfig`)."""
     import uvicorn
 
     from .server import SandboxServer
 
     state = state.resolve()
-    write_kubeconfig(state, port)
     (state / "sandbox.pid").write_text(str(os.getpid()))
     server = SandboxServer(state, token_of(state), f"{host}:{port}")
     tls = certs.ensure(state)
