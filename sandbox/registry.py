@@ -390,6 +390,7 @@ class Registry:
             return
         if propagation != "Foreground":
             return
+        pause = 0.02
         while True:
             deps = self._dependents(uid)
             if not deps:
@@ -401,7 +402,8 @@ class Registry:
                 with contextlib.suppress(NotFound):
                     self.delete(_storage_resource(storage), meta.get("namespace", ""), meta["name"],
                                 DeleteOptions(propagation="Foreground"))
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(pause)
+            pause = min(1.0, pause * 2)
         self._drop_finalizer(res, marked, "foregroundDeletion")
 
     def _drop_finalizer(self, res: ResourceType, marked: Obj, finalizer: str) -> None:
@@ -430,9 +432,13 @@ class Registry:
         return marked
 
     async def _empty_namespace(self, name: str) -> None:
-        """The namespace controller: delete what the namespace holds, then the namespace."""
-        await asyncio.sleep(0.05)
-        for _ in range(200):
+        """The namespace controller: delete what the namespace holds, then the namespace.
+
+        Like the real one it waits as long as objects remain (finalizers may hold them)."""
+        pause = 0.02
+        while True:
+            await asyncio.sleep(pause)
+            pause = min(1.0, pause * 2)
             remaining = 0
             for storage, obj in self.store.all_objects():
                 meta = obj["metadata"]
@@ -445,7 +451,6 @@ class Registry:
                     self.delete(_storage_resource(storage), name, meta["name"], DeleteOptions())
             if not remaining:
                 break
-            await asyncio.sleep(0.05)
         self.logs.forget(name)
         current = self.store.get(NAMESPACES, "", name)
         if current is not None and current["metadata"].get("deletionTimestamp"):
@@ -461,10 +466,31 @@ class Registry:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def settle(self) -> None:
-        """Wait for background deletions (tests and shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    async def resume(self) -> None:
+        """Finish what a previous run left half done: terminating namespaces, deletions in
+        the foreground or with orphaning, and dependents whose owners are all gone."""
+        for storage, obj in list(self.store.all_objects()):
+            meta = obj["metadata"]
+            res = _storage_resource(storage)
+            if meta.get("deletionTimestamp"):
+                finalizers = meta.get("finalizers") or []
+                if storage == NAMESPACES:
+                    self._schedule(self._empty_namespace(meta["name"]))
+                elif "foregroundDeletion" in finalizers:
+                    self._schedule(self._finish_deletion(res, obj, "Foreground"))
+                elif "orphan" in finalizers:
+                    self._schedule(self._finish_deletion(res, obj, "Orphan"))
+                continue
+            owners = objects.owner_uids(obj)
+            if owners and not any(self.store.by_uid(uid) for uid in owners):
+                with contextlib.suppress(StatusError):
+                    self.delete(res, meta.get("namespace", ""), meta["name"], DeleteOptions())
+
+    async def stop(self) -> None:
+        """Cancel background work (at shutdown; ``resume`` picks it up on the next start)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     # --- helpers ------------------------------------------------------------------
 

@@ -155,8 +155,9 @@ class SandboxServer:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        await self.registry.resume()
         yield
-        await self.registry.settle()
+        await self.registry.stop()
         self.store.close()
 
 

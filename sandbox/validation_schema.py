@@ -23,11 +23,11 @@ import base64
 import binascii
 import functools
 import json
-import math
 import re
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, Final
+
+from sandbox.validation_quantity import QUANTITY_ERROR, QUANTITY_RE, canonical_quantity
 
 SCHEMA_PATH: Final = Path(__file__).resolve().parent / "data" / "k8s_schema.json"
 
@@ -80,10 +80,6 @@ _INT64_FIELDS: Final = frozenset(
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 _PREFIX_RE: Final = re.compile(r"^((?:[A-Z][a-z]+)*)V(\d+(?:(?:alpha|beta)\d+)?)(?=[A-Z])")
 _TIME_RE: Final = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)")
-QUANTITY_RE: Final = re.compile(r"([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)")
-_QUANTITY_ERROR: Final = (
-    "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
-)
 _B64_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=")
 
 
@@ -327,32 +323,11 @@ class Decoder:
         kind = type(value)
         if kind is str:
             if not QUANTITY_RE.fullmatch(value):
-                raise DecodeError(_QUANTITY_ERROR)
+                raise DecodeError(QUANTITY_ERROR)
             return value
         if kind is int or kind is float:
             return canonical_quantity(value)
         raise self._fail(value, struct, gopath, ftype, field)
-
-
-_DECIMAL_SUFFIXES: Final = ("k", "M", "G", "T", "P", "E")
-
-
-def canonical_quantity(number: int | float) -> str:
-    """A JSON number as the server writes the ``resource.Quantity`` back: 0.5 -> ``500m``, 2000 -> ``2k``."""
-    exact = Fraction(repr(number)) if isinstance(number, float) else Fraction(number)
-    sign, exact = ("-" if exact < 0 else ""), abs(exact)
-    if exact.denominator == 1:
-        mantissa, suffix = exact.numerator, ""
-        for name in _DECIMAL_SUFFIXES:
-            if mantissa == 0 or mantissa % 1000:
-                break
-            mantissa, suffix = mantissa // 1000, name
-        return f"{sign}{mantissa}{suffix}"
-    for exponent, name in ((3, "m"), (6, "u"), (9, "n")):
-        scaled_exact = exact * 10**exponent
-        if scaled_exact.denominator == 1 or name == "n":
-            return f"{sign}{math.ceil(scaled_exact)}{name}"
-    raise AssertionError("unreachable")
 
 
 def decode(obj: dict[str, Any], model_name: str) -> tuple[list[str], list[str]]:

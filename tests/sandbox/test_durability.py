@@ -129,3 +129,35 @@ def test_sigkill_during_write_storm(tmp_path: Path) -> None:
             assert event["object"]["reason"] == "Expired"
     finally:
         control.down(state)
+
+
+def test_terminating_namespace_waits_for_finalizers_across_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    first = control.up(state)
+    held = "/api/v1/namespaces/held/configmaps"
+    with client(first) as http:
+        http.post("/api/v1/namespaces", json={"metadata": {"name": "held"}}).raise_for_status()
+        http.post(held, json={"metadata": {"name": "pinned", "finalizers": ["kai.dev/hold"]}}).raise_for_status()
+        http.post(held, json={"metadata": {"name": "loose"}}).raise_for_status()
+        assert http.delete("/api/v1/namespaces/held").json()["status"]["phase"] == "Terminating"
+        deadline = time.monotonic() + 10
+        while http.get(f"{held}/loose").status_code != 404 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert http.get(f"{held}/loose").status_code == 404
+        assert http.get("/api/v1/namespaces/held").json()["status"]["phase"] == "Terminating"
+        refused = http.post(held, json={"metadata": {"name": "new"}})
+        assert refused.status_code == 403 and "is being terminated" in refused.json()["message"]
+    control.down(state)
+    second = control.up(state)
+    try:
+        with client(second) as http:
+            pinned = http.get(f"{held}/pinned").json()
+            assert pinned["metadata"]["deletionTimestamp"]
+            http.patch(f"{held}/pinned", content=json.dumps({"metadata": {"finalizers": None}}),
+                       headers={"Content-Type": "application/merge-patch+json"}).raise_for_status()
+            deadline = time.monotonic() + 10
+            while http.get("/api/v1/namespaces/held").status_code != 404 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert http.get("/api/v1/namespaces/held").status_code == 404
+    finally:
+        control.down(state)
