@@ -26,7 +26,8 @@ from __future__ import annotations
 from typing import Any, Final
 
 from sandbox.errors import BadRequest, Invalid, field_cause
-from sandbox.validation_rules import FieldError, check, required
+from sandbox.validation_errors import FieldError, required
+from sandbox.validation_rules import check
 from sandbox.validation_schema import DecodeError, decode, schema
 
 __all__ = ["FIELD_VALIDATION_DIRECTIVES", "invalid_error", "validate"]

@@ -1,12 +1,11 @@
 """Jobs and CronJobs, as ``k8s.io/kubernetes/pkg/apis/batch/validation`` checks them.
 
-A Job's pod template must say how failed pods restart: ``OnFailure`` or
-``Never``.  The real server defaults an absent ``restartPolicy`` to ``Always``
-on the way in and refuses the result, answering ``Required value: valid
-values: "OnFailure", "Never"``; any other value is ``Unsupported``.  Counts
-may not be negative, and a Job's selector and template may not change.  A
-CronJob's schedule is checked for its five fields (or a ``@`` macro), and its
-``jobTemplate.spec`` as a Job's spec.
+A Job's pod template must say how failed pods restart, ``OnFailure`` or
+``Never``: an absent ``restartPolicy`` is refused as the real server refuses
+it (``Required value: valid values: "OnFailure", "Never"``), any other value
+is ``Unsupported``.  Counts may not be negative, and a Job's selector and
+template may not change.  A CronJob's schedule is checked for its five fields
+(or a ``@`` macro), and its ``jobTemplate.spec`` as a Job's spec.
 """
 
 from __future__ import annotations

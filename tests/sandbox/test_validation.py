@@ -603,6 +603,60 @@ def test_jobs_and_cronjobs() -> None:
     assert validate(cron) == []
 
 
+def job(**pod_spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "j"},
+        "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x"}], **pod_spec}}},
+    }
+
+
+def cronjob(job_spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "c"},
+        "spec": {"schedule": "*/5 * * * *", "jobTemplate": {"spec": job_spec}},
+    }
+
+
+def test_job_restart_policy_is_required() -> None:
+    err = invalid(job())
+    assert err.message == (
+        'Job.batch "j" is invalid: spec.template.spec.restartPolicy: '
+        'Required value: valid values: "OnFailure", "Never"'
+    )
+    assert causes(err) == {("spec.template.spec.restartPolicy", "FieldValueRequired")}
+    assert causes(invalid(job(restartPolicy=""))) == {("spec.template.spec.restartPolicy", "FieldValueRequired")}
+    no_pod_spec = job()
+    del no_pod_spec["spec"]["template"]["spec"]
+    assert causes(invalid(no_pod_spec)) == {("spec.template.spec.restartPolicy", "FieldValueRequired")}
+    err = invalid(cronjob(job()["spec"]))
+    assert err.message == (
+        'CronJob.batch "c" is invalid: spec.jobTemplate.spec.template.spec.restartPolicy: '
+        'Required value: valid values: "OnFailure", "Never"'
+    )
+    assert causes(err) == {("spec.jobTemplate.spec.template.spec.restartPolicy", "FieldValueRequired")}
+
+
+def test_job_restart_policy_must_be_on_failure_or_never() -> None:
+    err = invalid(job(restartPolicy="Always"))
+    assert err.message == (
+        'Job.batch "j" is invalid: spec.template.spec.restartPolicy: '
+        'Unsupported value: "Always": supported values: "OnFailure", "Never"'
+    )
+    assert causes(err) == {("spec.template.spec.restartPolicy", "FieldValueNotSupported")}
+    err = invalid(cronjob(job(restartPolicy="Sometimes")["spec"]))
+    assert err.message == (
+        'CronJob.batch "c" is invalid: spec.jobTemplate.spec.template.spec.restartPolicy: '
+        'Unsupported value: "Sometimes": supported values: "OnFailure", "Never"'
+    )
+    for policy in ("OnFailure", "Never"):
+        assert validate(job(restartPolicy=policy)) == []
+        assert validate(cronjob(job(restartPolicy=policy)["spec"])) == []
+
+
 # ---------------------------------------------------------------------------
 # Services, ConfigMaps, Secrets
 
