@@ -56,45 +56,107 @@ def _sel(o: Obj) -> str:
 
 # --- pods ------------------------------------------------------------------------
 
+def _restartable(container: Obj | None) -> bool:
+    """A sidecar: an init container with ``restartPolicy: Always``."""
+    return bool(container) and (container or {}).get("restartPolicy") == "Always"
+
+
+def _finished(cs: Obj) -> Any:
+    return parse(((cs.get("lastState") or {}).get("terminated") or {}).get("finishedAt"))
+
+
+def _terminated_reason(term: Obj, prefix: str) -> str:
+    if term.get("reason"):
+        return prefix + str(term["reason"])
+    if term.get("signal"):
+        return f"{prefix}Signal:{term['signal']}"
+    return f"{prefix}ExitCode:{term.get('exitCode', 0)}"
+
+
+def pod_summary(o: Obj) -> tuple[str, str, str]:
+    """(Ready, Status, Restarts) as kubectl's ``printPod`` computes them."""
+    spec, status = _spec(o), _status(o)
+    phase = status.get("phase") or ""
+    reason = str(status.get("reason") or phase)
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "PodScheduled" and cond.get("reason") == "SchedulingGated":
+            reason = "SchedulingGated"
+    init_specs = {c.get("name"): c for c in spec.get("initContainers") or []}
+    total = len(spec.get("containers") or []) + sum(1 for c in init_specs.values() if _restartable(c))
+    ready = restarts = sidecar_restarts = 0
+    last = sidecar_last = None
+    initializing = False
+    init_statuses = status.get("initContainerStatuses") or []
+    for i, cs in enumerate(init_statuses):
+        restarts += int(cs.get("restartCount", 0))
+        finished = _finished(cs)
+        if finished and (last is None or finished > last):
+            last = finished
+        sidecar = _restartable(init_specs.get(cs.get("name")))
+        if sidecar:
+            sidecar_restarts += int(cs.get("restartCount", 0))
+            if finished and (sidecar_last is None or finished > sidecar_last):
+                sidecar_last = finished
+        state = cs.get("state") or {}
+        term, waiting = state.get("terminated"), state.get("waiting")
+        if term is not None and term.get("exitCode", 0) == 0:
+            continue
+        if sidecar and cs.get("started"):
+            if cs.get("ready"):
+                ready += 1
+            continue
+        if term is not None:
+            reason = _terminated_reason(term, "Init:")
+        elif waiting is not None and waiting.get("reason") and waiting["reason"] != "PodInitializing":
+            reason = "Init:" + str(waiting["reason"])
+        else:
+            reason = f"Init:{i}/{len(init_specs)}"
+        initializing = True
+        break
+    initialized = any(c.get("type") == "Initialized" and c.get("status") == "True"
+                      for c in status.get("conditions") or [])
+    if not initializing or initialized:
+        restarts, last = sidecar_restarts, sidecar_last
+        has_running = False
+        for cs in reversed(status.get("containerStatuses") or []):
+            restarts += int(cs.get("restartCount", 0))
+            finished = _finished(cs)
+            if finished and (last is None or finished > last):
+                last = finished
+            state = cs.get("state") or {}
+            waiting, term = state.get("waiting"), state.get("terminated")
+            if waiting is not None and waiting.get("reason"):
+                reason = str(waiting["reason"])
+            elif term is not None:
+                reason = _terminated_reason(term, "")
+            elif cs.get("ready") and state.get("running") is not None:
+                has_running = True
+                ready += 1
+        if reason == "Completed" and has_running:
+            pod_ready = any(c.get("type") == "Ready" and c.get("status") == "True"
+                            for c in status.get("conditions") or [])
+            reason = "Running" if pod_ready else "NotReady"
+    if _meta(o).get("deletionTimestamp"):
+        if status.get("reason") == "NodeLost":
+            reason = "Unknown"
+        elif phase not in ("Succeeded", "Failed"):
+            reason = "Terminating"
+    shown = str(restarts)
+    if restarts and last is not None:
+        shown = f"{restarts} ({human_duration((now() - last).total_seconds())} ago)"
+    return f"{ready}/{total}", reason, shown
+
+
 def _pod_ready(o: Obj) -> str:
-    statuses = _status(o).get("containerStatuses") or []
-    total = len(_spec(o).get("containers") or [])
-    return f"{sum(1 for s in statuses if s.get('ready'))}/{total}"
+    return pod_summary(o)[0]
 
 
 def pod_reason(o: Obj) -> str:
-    status = _status(o)
-    reason = status.get("reason") or status.get("phase") or "Unknown"
-    for cs in status.get("initContainerStatuses") or []:
-        state = cs.get("state") or {}
-        if (state.get("terminated") or {}).get("exitCode", 0) != 0:
-            return "Init:" + ((state["terminated"].get("reason")) or "Error")
-        if "waiting" in state and state["waiting"].get("reason") not in (None, "PodInitializing"):
-            return "Init:" + str(state["waiting"]["reason"])
-    for cs in reversed(status.get("containerStatuses") or []):
-        state = cs.get("state") or {}
-        if state.get("waiting", {}).get("reason"):
-            reason = state["waiting"]["reason"]
-        elif state.get("terminated", {}).get("reason"):
-            reason = state["terminated"]["reason"]
-        elif "terminated" in state:
-            reason = f"ExitCode:{state['terminated'].get('exitCode', 0)}"
-    if _meta(o).get("deletionTimestamp"):
-        reason = "Terminating"
-    return str(reason)
+    return pod_summary(o)[1]
 
 
 def _restarts(o: Obj) -> str:
-    statuses = _status(o).get("containerStatuses") or []
-    count = sum(int(s.get("restartCount", 0)) for s in statuses)
-    last = None
-    for s in statuses:
-        finished = parse(((s.get("lastState") or {}).get("terminated") or {}).get("finishedAt"))
-        if finished and (last is None or finished > last):
-            last = finished
-    if count and last:
-        return f"{count} ({human_duration((now() - last).total_seconds())} ago)"
-    return str(count)
+    return pod_summary(o)[2]
 
 
 POD_COLUMNS: list[Column] = [
@@ -231,12 +293,13 @@ def _external_ip(o: Obj) -> str:
     spec = _spec(o)
     if spec.get("type") == "ExternalName":
         return str(spec.get("externalName", ""))
-    ips = list(spec.get("externalIPs") or [])
-    ingress = (_status(o).get("loadBalancer") or {}).get("ingress") or []
-    ips += [i.get("ip") or i.get("hostname") for i in ingress]
-    if ips:
-        return ",".join(ips)
-    return "<pending>" if spec.get("type") == "LoadBalancer" else "<none>"
+    external = [str(ip) for ip in spec.get("externalIPs") or []]
+    if spec.get("type") == "LoadBalancer":
+        # kubectl's getServiceExternalIP: load balancer ingress first, then externalIPs.
+        ingress = (_status(o).get("loadBalancer") or {}).get("ingress") or []
+        ips = [str(i.get("ip") or i.get("hostname") or "") for i in ingress] + external
+        return ",".join(ips) if ips else "<pending>"
+    return ",".join(external) or "<none>"
 
 
 SERVICE_COLUMNS: list[Column] = [

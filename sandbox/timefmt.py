@@ -29,8 +29,10 @@ def parse(text: str | None) -> dt.datetime | None:
 def human_duration(seconds: float) -> str:
     """kubectl's HumanDuration: 5s, 3m12s, 47m, 5h3m, 2d3h, 35d."""
     s = int(seconds)
-    if s < 0:
+    if s < -1:
         return "<invalid>"
+    if s < 0:  # up to a second in the future: clock skew, "almost now"
+        return "0s"
     if s < 120:
         return f"{s}s"
     minutes = s // 60
