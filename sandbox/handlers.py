@@ -11,11 +11,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from . import bodies, rbac, tables
+from . import bodies, conversion, rbac, tables
 from .errors import BadRequest, Gone, MethodNotAllowed, NotFound
 from .podlogs import LogQuery
 from .registry import DeleteOptions, Registry, Result, WriteOptions
-from .resources import ResourceType
+from .resources import ResourceType, storage_version
 from .routing import Route
 from .selectors import parse_field_selector, parse_label_selector
 from .watch import DEFAULT_TIMEOUT, WatchRequest, expired_event, stream
@@ -87,18 +87,8 @@ class ResourceHandler:
         if route.sub not in ("", "status"):
             raise MethodNotAllowed(f"the server does not allow this method on the requested "
                                    f"resource ({res.plural}/{route.sub})")
-        obj = self.registry.get(res, route.namespace, route.name)
-        return json_response(self._render_one(request, res, obj))
-
-    def _render_one(self, request: Request, res: ResourceType, obj: Obj) -> Obj:
-        accept = request.headers.get("accept", "")
-        if "as=Table" in accept:
-            include = request.query_params.get("includeObject", "Metadata")
-            return tables.table(res.storage_key, [obj], obj["metadata"].get("resourceVersion", ""),
-                                include=include)
-        if "as=PartialObjectMetadata" in accept:
-            return tables.partial_metadata(obj)
-        return obj
+        obj = self.registry.get(res, route.namespace, route.name, served=False)
+        return json_response(_render(request, res, obj))
 
     async def _collection(self, request: Request, route: Route, verb: str) -> Response:
         q = request.query_params
@@ -112,14 +102,17 @@ class ResourceHandler:
                                                                  opts))
         if verb == "watch":
             return await self._watch(request, route, namespace, labels, fields)
-        items = self.registry.list(res, namespace, labels, fields)
+        items = self.registry.list(res, namespace, labels, fields, served=False)
         rv = str(self.registry.store.rv)
         items, token, remaining = _page(items, q.get("limit"), q.get("continue"))
         accept = request.headers.get("accept", "")
         if "as=Table" in accept:
             include = q.get("includeObject", "Metadata")
             return json_response(tables.table(res.storage_key, items, rv, include=include,
-                                              continue_token=token))
+                                              continue_token=token,
+                                              serve=lambda o: conversion.to_served(res, o)))
+        if storage_version(res) is not res:
+            items = [conversion.to_served(res, o) for o in items]
         meta: Obj = {"resourceVersion": rv}
         if token:
             meta["continue"] = token
@@ -135,17 +128,6 @@ class ResourceHandler:
                      labels: Any, fields: Any) -> Response:
         q = request.query_params
         res = route.res
-        accept = request.headers.get("accept", "")
-        include = q.get("includeObject", "Metadata")
-
-        def render(obj: Obj) -> Obj:
-            if "as=Table" in accept:
-                return tables.table(res.storage_key, [obj], obj["metadata"].get("resourceVersion", ""),
-                                    include=include)
-            if "as=PartialObjectMetadata" in accept:
-                return tables.partial_metadata(obj)
-            return obj
-
         try:
             timeout = float(q.get("timeoutSeconds") or DEFAULT_TIMEOUT)
         except ValueError as exc:
@@ -157,7 +139,7 @@ class ResourceHandler:
             resource_version=q.get("resourceVersion", ""),
             send_initial_events=bodies.flag(q.get("sendInitialEvents")),
             bookmarks=bodies.flag(q.get("allowWatchBookmarks")),
-            timeout=timeout, render=render,
+            timeout=timeout, render=lambda obj: _render(request, res, obj),
         )
         lines = stream(self.registry.store, req)
         try:
@@ -317,6 +299,19 @@ class ResourceHandler:
         opts = await self._delete_options(request)
         obj = self.registry.delete(route.res, route.namespace, route.name, opts)
         return json_response(obj)
+
+
+def _render(request: Request, res: ResourceType, stored: Obj) -> Obj:
+    """A stored object as the request asks for it: a Table row, metadata only, or the
+    object in the served version."""
+    accept = request.headers.get("accept", "")
+    if "as=Table" in accept:
+        include = request.query_params.get("includeObject", "Metadata")
+        return tables.table(res.storage_key, [stored], stored["metadata"].get("resourceVersion", ""),
+                            include=include, serve=lambda o: conversion.to_served(res, o))
+    if "as=PartialObjectMetadata" in accept:
+        return tables.partial_metadata(stored)
+    return conversion.to_served(res, stored)
 
 
 def _int(value: str | None) -> int | None:

@@ -88,11 +88,12 @@ class Registry:
 
     # --- reads -----------------------------------------------------------------
 
-    def get(self, res: ResourceType, namespace: str, name: str) -> Obj:
+    def get(self, res: ResourceType, namespace: str, name: str, *, served: bool = True) -> Obj:
+        """One object, in the version ``res`` serves (or as stored)."""
         obj = self.store.get(res.storage_key, namespace, name)
         if obj is None:
             raise not_found(res, name)
-        return conversion.to_served(res, obj)
+        return conversion.to_served(res, obj) if served else obj
 
     def list(
         self,
@@ -100,13 +101,17 @@ class Registry:
         namespace: str | None,
         labels: list[Requirement] | None = None,
         fields: list[FieldRequirement] | None = None,
+        *,
+        served: bool = True,
     ) -> list[Obj]:
+        """Objects matching the selectors, in the version ``res`` serves (or as stored);
+        selectors apply to the stored form."""
         items = self.store.list(res.storage_key, namespace)
         if labels:
             items = [o for o in items if labels_match(labels, o)]
         if fields:
             items = [o for o in items if fields_match(fields, o)]
-        if storage_version(res) is not res:
+        if served and storage_version(res) is not res:
             items = [conversion.to_served(res, o) for o in items]
         return items
 

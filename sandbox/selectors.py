@@ -271,6 +271,14 @@ _KIND_FIELDS: dict[str, dict[str, FieldGetter]] = {
         "involvedObject.resourceVersion":
             lambda o: o.get("involvedObject", {}).get("resourceVersion", ""),
         "involvedObject.fieldPath": lambda o: o.get("involvedObject", {}).get("fieldPath", ""),
+        # events.k8s.io/v1 names of the same fields
+        "regarding.kind": lambda o: o.get("involvedObject", {}).get("kind", ""),
+        "regarding.name": lambda o: o.get("involvedObject", {}).get("name", ""),
+        "regarding.namespace": lambda o: o.get("involvedObject", {}).get("namespace", ""),
+        "regarding.uid": lambda o: o.get("involvedObject", {}).get("uid", ""),
+        "reportingController":
+            lambda o: o.get("reportingComponent") or (o.get("source") or {}).get("component", ""),
+        "deprecatedSource": lambda o: (o.get("source") or {}).get("component", ""),
         "reason": lambda o: o.get("reason", ""),
         "reportingComponent": lambda o: o.get("reportingComponent", ""),
         "source": lambda o: (o.get("source") or {}).get("component", ""),

@@ -17,7 +17,6 @@ from typing import Any
 
 import orjson
 
-from . import conversion
 from .errors import Gone
 from .resources import ResourceType
 from .selectors import FieldRequirement, Requirement, fields_match, labels_match
@@ -39,7 +38,7 @@ class WatchRequest:
     send_initial_events: bool
     bookmarks: bool
     timeout: float
-    render: Callable[[Obj], Obj]  # the object as the client asked for it (JSON, Table, ...)
+    render: Callable[[Obj], Obj]  # a stored object as the client asked for it (JSON, Table, ...)
 
 
 def _event(kind: str, obj: Obj) -> bytes:
@@ -76,7 +75,7 @@ def _translate(req: WatchRequest, change: Change) -> bytes | None:
         kind = None
     if kind is None:
         return None
-    return _event(kind, req.render(conversion.to_served(req.res, change.obj)))
+    return _event(kind, req.render(change.obj))
 
 
 async def stream(store: Store, req: WatchRequest) -> AsyncIterator[bytes]:
@@ -88,7 +87,7 @@ async def stream(store: Store, req: WatchRequest) -> AsyncIterator[bytes]:
         if req.send_initial_events or req.resource_version in ("", "0"):
             for obj in store.list(req.res.storage_key, req.namespace):
                 if _matches(req, obj):
-                    first.append(_event("ADDED", req.render(conversion.to_served(req.res, obj))))
+                    first.append(_event("ADDED", req.render(obj)))
             if req.send_initial_events:
                 first.append(_bookmark(req, start, initial_end=True))
         else:

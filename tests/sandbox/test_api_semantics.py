@@ -236,3 +236,13 @@ def test_versions_of_one_resource_share_storage(http: httpx.Client) -> None:
     new = http.get(f"/apis/events.k8s.io/v1/namespaces/{NS}/events/e1").json()
     assert new["note"] == "Started container app" and new["regarding"]["name"] == "p"
     assert new["reportingController"] == "kubelet"
+    listed = http.get(f"/apis/events.k8s.io/v1/namespaces/{NS}/events?fieldSelector=regarding.name%3Dp").json()
+    assert [e["metadata"]["name"] for e in listed["items"]] == ["e1"]
+    assert listed["items"][0]["apiVersion"] == "events.k8s.io/v1"
+
+
+def test_events_of_both_groups_print_alike(http: httpx.Client, kubectl: Kubectl) -> None:
+    core = kubectl("get", "events", "-n", NS, "--field-selector", "involvedObject.name=p")
+    grouped = kubectl("get", "events.events.k8s.io", "-n", NS, "--field-selector", "regarding.name=p")
+    for out in (core, grouped):
+        assert "pod/p" in out and "Started container app" in out

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from sandbox import tables, timefmt
+from sandbox import timefmt
 from sandbox.tables import pod_reason, pod_summary, table
 from sandbox.timefmt import human_duration
 
@@ -24,7 +24,6 @@ def ago(seconds: float) -> str:
 @pytest.fixture(autouse=True)
 def frozen_now(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(timefmt, "now", lambda: NOW)
-    monkeypatch.setattr(tables, "now", lambda: NOW)
 
 
 def cells(storage: str, item: Obj, *, wide: bool = True) -> dict[str, Any]:
