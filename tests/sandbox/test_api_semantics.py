@@ -16,7 +16,7 @@ import pytest
 
 from sandbox import control
 from sandbox.podlogs import PodLogs
-from tests.conftest import Kubectl
+from tests.conftest import Kubectl, wait_for
 
 NS = "sem"
 
@@ -28,15 +28,6 @@ def http(sandbox: control.Sandbox) -> Iterator[httpx.Client]:
                       headers={"Authorization": f"Bearer {control.token_of(sandbox.state)}"}) as client:
         assert client.post("/api/v1/namespaces", json={"metadata": {"name": NS}}).status_code == 201
         yield client
-
-
-def wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 PODS = f"/api/v1/namespaces/{NS}/pods"

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import Kubectl
+from tests.conftest import Kubectl, wait_for
 
 NS = "kc"
 
@@ -52,16 +51,6 @@ spec:
 def namespace(kubectl: Kubectl) -> None:
     out = kubectl("create", "namespace", NS)
     assert out.strip() == f"namespace/{NS} created"
-
-
-def wait_for(predicate: object, timeout: float = 10.0) -> None:
-    assert callable(predicate)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def test_version_and_api_resources(kubectl: Kubectl) -> None:
