@@ -249,8 +249,6 @@ class ResourceHandler:
             review["status"] = rbac.review(self.registry.store, user, body.get("spec") or {})
             return json_response(review, 201)
         result = self.registry.create(res, route.namespace, body, opts)
-        if res.plural == "namespaces" and not res.group and not opts.dry_run:
-            self.registry.populate_namespace(result.obj["metadata"]["name"])
         return json_response(result.obj, 201, result.warnings)
 
     async def _write(self, request: Request, route: Route, verb: str) -> Response:

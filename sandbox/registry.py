@@ -41,7 +41,7 @@ GENERATION = {
     "cronjobs.batch", "horizontalpodautoscalers.autoscaling", "poddisruptionbudgets.policy",
     "ingresses.networking.k8s.io", "networkpolicies.networking.k8s.io",
 }
-KEEP_STATUS_ON_CREATE = {"nodes"}
+KEEP_STATUS_ON_CREATE = {"nodes"}  # a kubelet registers its node with a status
 # Resources whose DELETE answers the deleted object rather than a Status.
 RETURNS_DELETED = {"pods", "services", "serviceaccounts", "persistentvolumeclaims", "persistentvolumes",
                    "resourcequotas", "storageclasses.storage.k8s.io"}
@@ -149,7 +149,10 @@ class Registry:
             obj.pop("status", None)
         stored = self._default(res, conversion.to_storage(res, obj), None)
         if not opts.dry_run:
-            self.store.put(res.storage_key, stored, created=True)
+            with self.store.transaction():
+                self.store.put(res.storage_key, stored, created=True)
+                if res.storage_key == NAMESPACES:
+                    self._populate_namespace(name)
         return Result(conversion.to_served(res, stored), True, warnings)
 
     # --- update and patch ---------------------------------------------------------
@@ -226,7 +229,7 @@ class Registry:
                 meta.pop(key, None)
         meta.pop("managedFields", None)
         meta["resourceVersion"] = old_meta["resourceVersion"]
-        if not sub and "status" in res.subresources and res.storage_key not in KEEP_STATUS_ON_CREATE:
+        if not sub and "status" in res.subresources:
             if "status" in served_current:
                 obj["status"] = served_current["status"]
             else:
@@ -247,7 +250,7 @@ class Registry:
         self.store.put(res.storage_key, stored, created=False)
         return Result(conversion.to_served(res, stored), False, warnings)
 
-    def populate_namespace(self, namespace: str) -> None:
+    def _populate_namespace(self, namespace: str) -> None:
         """What the ServiceAccount controller puts in a new namespace."""
         sa = lookup("", "v1", "serviceaccounts")
         assert sa is not None

@@ -54,7 +54,6 @@ class SandboxServer:
             for name in SYSTEM_NAMESPACES:
                 if self.store.get("namespaces", "", name) is None:
                     self.registry.create(ns, "", {"metadata": {"name": name}}, opts)
-                self.registry.populate_namespace(name)
             svc = lookup("", "v1", "services")
             assert svc is not None
             if self.store.get("services", "default", "kubernetes") is None:
