@@ -202,20 +202,26 @@ class ResourceHandler:
             full = self.registry.logs.read(route.namespace, route.name,
                                            LogQuery(container=query.container,
                                                     timestamps=query.timestamps))
-            if len(full) > len(sent) and full.startswith(sent[: len(sent)]):
-                yield full[len(sent):]
+            if full != sent:
+                # new lines, or the whole log again after the container restarted
+                yield full[len(sent):] if full.startswith(sent) else full
             sent = full
 
     # --- writes -------------------------------------------------------------------
 
-    async def _body(self, request: Request, *, patching: bool = False) -> Any:
+    async def _read(self, request: Request) -> bytes:
+        """The request body, refused (413) as soon as it passes the limit."""
         length = request.headers.get("content-length")
         if length and length.isdigit():
             bodies.check_size(int(length))
-        raw = b""
+        raw = bytearray()
         async for chunk in request.stream():
             raw += chunk
             bodies.check_size(len(raw))
+        return bytes(raw)
+
+    async def _body(self, request: Request, *, patching: bool = False) -> Any:
+        raw = await self._read(request)
         return bodies.decode(raw, request.headers.get("content-type"), patching=patching)
 
     def _write_options(self, request: Request) -> WriteOptions:
@@ -274,7 +280,7 @@ class ResourceHandler:
 
     async def _delete_options(self, request: Request) -> DeleteOptions:
         q = request.query_params
-        raw = await request.body()
+        raw = await self._read(request)
         options: Obj = {}
         if raw.strip():
             options = bodies.as_object(bodies.decode(raw, request.headers.get("content-type")))

@@ -105,7 +105,9 @@ class Store:
             return None
         storage, key = found
         obj = self._objects.get(storage, {}).get(key)
-        return (storage, obj) if obj is not None else None
+        if obj is None or obj["metadata"].get("uid") != uid:  # gone, or replaced by a namesake
+            return None
+        return storage, obj
 
     def all_objects(self) -> Iterator[tuple[str, Obj]]:
         for storage, items in self._objects.items():
