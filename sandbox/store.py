@@ -151,6 +151,7 @@ class Store:
                 items.pop(key, None)
             else:
                 items[key] = orjson.loads(row[0])
+                self._index_uid(change.storage, key, items[key])
         row = self._db.execute("SELECT v FROM meta WHERE k = 'rv'").fetchone()
         self.rv = int(row[0]) if row else 0
         self._pending = []
