@@ -238,3 +238,29 @@ def test_watch_sees_changes_in_order(api: client.ApiClient) -> None:
             w.stop()
     thread.join()
     assert seen == [("ADDED", "1"), ("MODIFIED", "2"), ("DELETED", "2")]
+
+
+def test_namespace_lifecycle_and_access_review(api: client.ApiClient) -> None:
+    core = client.CoreV1Api(api)
+    created = core.create_namespace({"metadata": {"name": "py-ns"}})
+    assert created.status.phase == "Active"
+    assert created.metadata.labels["kubernetes.io/metadata.name"] == "py-ns"
+    assert "default" in [sa.metadata.name for sa in core.list_namespaced_service_account("py-ns").items]
+    patched = core.patch_namespace("py-ns", {"metadata": {"labels": {"team": "a"}}})
+    assert patched.metadata.labels["team"] == "a"
+    core.create_namespaced_config_map("py-ns", {"metadata": {"name": "inside"}})
+    terminating = core.delete_namespace("py-ns")
+    assert terminating is not None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            core.read_namespace("py-ns")
+        except ApiException as exc:
+            assert status_of(exc) == (404, "NotFound")
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the namespace was not deleted")
+    review = client.AuthorizationV1Api(api).create_self_subject_access_review(
+        {"spec": {"resourceAttributes": {"verb": "delete", "resource": "pods", "namespace": NS}}})
+    assert review.status.allowed is True
