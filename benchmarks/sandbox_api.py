@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from sandbox import control
+from sandbox.controllers.manager import ClusterOptions
 
 PODS = 1_000
 CONFIGMAPS = 4_000
@@ -127,7 +128,7 @@ def _writes_per_second(sb: control.Sandbox, seconds: float = 3.0, threads: int =
 
 def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        sb = control.up(Path(tmp) / "state")
+        sb = control.up(Path(tmp) / "state", options=ClusterOptions(controllers=False))
         try:
             with _client(sb) as http:
                 t0 = time.perf_counter()

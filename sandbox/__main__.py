@@ -10,7 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from .clock import DEFAULT_SPEED
 from .control import SandboxError, down, free_port, serve, status, up, write_kubeconfig
+from .controllers.manager import ClusterOptions
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,20 +27,31 @@ def main(argv: list[str] | None = None) -> int:
                          help="state folder (default: .kai/sandbox)")
         if name in ("up", "serve"):
             cmd.add_argument("--port", type=int, default=None, help="port on 127.0.0.1")
+            cmd.add_argument("--nodes", type=int, default=1, choices=(1, 2, 3),
+                             help="simulated nodes (default 1, shaped like the seed's Minikube)")
+            cmd.add_argument("--speed", type=float, default=DEFAULT_SPEED,
+                             help=f"simulated seconds per wall-clock second (default {DEFAULT_SPEED:g})")
+            cmd.add_argument("--no-controllers", action="store_true",
+                             help="the API server alone: no controllers, scheduler or kubelets")
         if name == "up":
             cmd.add_argument("--foreground", action="store_true",
                              help="run in this process instead of the background")
     args = parser.parse_args(argv)
     state: Path = args.state.resolve()
+    options = None
+    if args.command in ("up", "serve"):
+        if args.speed <= 0:
+            parser.error("--speed must be positive")
+        options = ClusterOptions(controllers=not args.no_controllers, nodes=args.nodes, speed=args.speed)
     try:
         if args.command == "serve" or (args.command == "up" and args.foreground):
             port = args.port or free_port()
             path = write_kubeconfig(state, port)
             print(f"kubeconfig: {path}\nexport KUBECONFIG={path}", flush=True)
-            serve(state, port)
+            serve(state, port, options=options)
             return 0
         if args.command == "up":
-            sandbox = up(state, args.port)
+            sandbox = up(state, args.port, options=options)
             print(f"sandbox API server at {sandbox.url} (pid {sandbox.pid})")
             print(f"kubeconfig: {sandbox.kubeconfig}")
             print(f"export KUBECONFIG={sandbox.kubeconfig}")

@@ -25,6 +25,7 @@ from pathlib import Path
 import yaml
 
 from . import certs
+from .controllers.manager import ClusterOptions
 
 CONTEXT = "kai-sandbox"
 
@@ -131,7 +132,8 @@ def status(state: Path) -> Sandbox | None:
     return Sandbox(state, port, pid)
 
 
-def up(state: Path, port: int | None = None, timeout: float = 30.0) -> Sandbox:
+def up(state: Path, port: int | None = None, timeout: float = 30.0,
+       options: ClusterOptions | None = None) -> Sandbox:
     """Start the sandbox of ``state`` in the background (or find it running)."""
     state = state.resolve()
     state.mkdir(parents=True, exist_ok=True)
@@ -149,7 +151,8 @@ def up(state: Path, port: int | None = None, timeout: float = 30.0) -> Sandbox:
     write_kubeconfig(state, port)
     log = open(state / "sandbox.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "serve", "--state", str(state), "--port", str(port)],
+        [sys.executable, "-m", "sandbox", "serve", "--state", str(state), "--port", str(port),
+         *option_args(options or ClusterOptions())],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
     )
     log.close()
@@ -189,7 +192,13 @@ def down(state: Path, timeout: float = 10.0) -> bool:
     return stopped
 
 
-def serve(state: Path, port: int, host: str = "127.0.0.1") -> None:
+def option_args(options: ClusterOptions) -> list[str]:
+    """``options`` as ``python -m sandbox serve`` flags."""
+    args = ["--nodes", str(options.nodes), "--speed", str(options.speed)]
+    return [*args, "--no-controllers"] if not options.controllers else args
+
+
+def serve(state: Path, port: int, host: str = "127.0.0.1", options: ClusterOptions | None = None) -> None:
     """Run the server in this process until it is stopped (after :func:`write_kubeconfig`)."""
     import uvicorn
 
@@ -197,7 +206,7 @@ def serve(state: Path, port: int, host: str = "127.0.0.1") -> None:
 
     state = state.resolve()
     (state / "sandbox.pid").write_text(str(os.getpid()))
-    server = SandboxServer(state, token_of(state), f"{host}:{port}")
+    server = SandboxServer(state, token_of(state), f"{host}:{port}", options)
     tls = certs.ensure(state)
     uvicorn.run(server.app(), host=host, port=port, log_level="warning", access_log=False,
                 timeout_graceful_shutdown=2, ssl_certfile=str(tls.cert), ssl_keyfile=str(tls.key))

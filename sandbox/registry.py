@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -309,6 +310,8 @@ class Registry:
             return conversion.to_served(res, current)
         if res.plural == NAMESPACES and not res.group:
             return self._terminate_namespace(current)
+        if res.storage_key == "pods" and self._graceful(current, opts):
+            return self._mark_pod(current, opts)
         finalizers = list(meta.get("finalizers") or [])
         if opts.propagation == "Foreground" and self._dependents(meta.get("uid", "")):
             finalizers = [*finalizers, "foregroundDeletion"] if "foregroundDeletion" not in finalizers \
@@ -330,6 +333,40 @@ class Registry:
         if res.storage_key in RETURNS_DELETED:
             return conversion.to_served(res, gone)
         return success_status(res, gone)
+
+    def _graceful(self, pod: Obj, opts: DeleteOptions) -> bool:
+        """A pod on a node is deleted gracefully: its kubelet stops the containers first."""
+        node = str((pod.get("spec") or {}).get("nodeName") or "")
+        return bool(node) and opts.grace_period != 0 and self.store.get("nodes", "", node) is not None
+
+    def _mark_pod(self, pod: Obj, opts: DeleteOptions) -> Obj:
+        if pod["metadata"].get("deletionTimestamp"):
+            return pod
+        grace = opts.grace_period
+        if grace is None:
+            grace = int((pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
+        marked = objects.copy(pod)
+        deadline = timefmt.now() + dt.timedelta(seconds=grace)
+        marked["metadata"]["deletionTimestamp"] = timefmt.rfc3339(deadline)
+        marked["metadata"]["deletionGracePeriodSeconds"] = grace
+        return self.store.put("pods", marked, created=False)
+
+    def bind(self, namespace: str, name: str, node: str) -> Obj:
+        """Assign a pending pod to ``node``, as a Binding does."""
+        current = self.store.get("pods", namespace, name)
+        if current is None:
+            raise NotFound(f'pods "{name}" not found', name=name, kind="pods")
+        assigned = (current.get("spec") or {}).get("nodeName")
+        if assigned:
+            raise Conflict(f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is already '
+                           f'assigned to node "{assigned}"', name=name, kind="pods")
+        pod = objects.copy(current)
+        pod["spec"]["nodeName"] = node
+        status = pod.setdefault("status", {})
+        status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"] + [
+            {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+             "lastTransitionTime": timefmt.rfc3339()}]
+        return self.store.put("pods", pod, created=False)
 
     def delete_collection(self, res: ResourceType, namespace: str | None,
                           labels: builtins.list[Requirement] | None,

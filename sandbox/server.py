@@ -20,6 +20,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route as HttpRoute
 
 from . import discovery, rbac, routing
+from .controllers.manager import ClusterOptions, ControllerManager
 from .errors import Forbidden, InternalError, NotFound, StatusError, Unauthorized
 from .handlers import ResourceHandler, attributes, json_response
 from .registry import Registry, WriteOptions
@@ -35,10 +36,12 @@ OPEN_PATHS = ("/healthz", "/readyz", "/livez")
 class SandboxServer:
     """State and request handling of one sandbox API server."""
 
-    def __init__(self, state_dir: Path, token: str, address: str = "127.0.0.1:0") -> None:
+    def __init__(self, state_dir: Path, token: str, address: str = "127.0.0.1:0",
+                 options: ClusterOptions | None = None) -> None:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(state_dir / "sandbox.db")
         self.registry = Registry(self.store)
+        self.controllers = ControllerManager(self.registry, options or ClusterOptions())
         self.token = token
         self.address = address
         self.resources = ResourceHandler(self.registry)
@@ -155,7 +158,9 @@ class SandboxServer:
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         await self.registry.resume()
+        await self.controllers.start()
         yield
+        await self.controllers.stop()
         await self.registry.stop()
         self.store.close()
 

@@ -17,12 +17,15 @@ from typing import Any
 import pytest
 
 from sandbox import control
+from sandbox.controllers.manager import ClusterOptions
 
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.Sandbox]:
+    """The API server alone (as kube-apiserver without controllers, scheduler or kubelets),
+    for conformance tests whose objects must stay as the test leaves them."""
     state = tmp_path_factory.mktemp("sandbox")
-    running = control.up(state)
+    running = control.up(state, options=ClusterOptions(controllers=False))
     yield running
     control.down(state)
 

@@ -1,0 +1,178 @@
+"""Simulated nodes and their kubelet: registers the nodes, starts a runner for each pod
+bound to one, stops it when the pod is deleted."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+from dataclasses import dataclass
+from typing import Any
+
+from ..clock import Clock
+from ..controllers.events import Recorder
+from ..controllers.kinds import NODES, PODS
+from ..registry import Registry, WriteOptions
+from ..store import Change
+from ..timefmt import rfc3339
+from .catalog import PRELOADED, parse
+from .runner import PodRunner
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NodeShape:
+    cpu: str = "4"
+    memory: str = "6Gi"
+    pods: str = "110"
+
+
+MINIKUBE = NodeShape()
+
+
+def node_names(count: int) -> list[str]:
+    """minikube's names: minikube, minikube-m02, minikube-m03."""
+    return ["minikube", *(f"minikube-m{n:02d}" for n in range(2, count + 1))]
+
+
+def node_object(name: str, index: int, shape: NodeShape) -> Obj:
+    ip = f"192.168.49.{index + 2}"
+    labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
+              "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64",
+              "minikube.k8s.io/name": "minikube", "minikube.k8s.io/primary": str(index == 0).lower()}
+    if index == 0:
+        labels["node-role.kubernetes.io/control-plane"] = ""
+    resources = {"cpu": shape.cpu, "memory": shape.memory, "pods": shape.pods, "ephemeral-storage": "102626232Ki",
+                 "hugepages-2Mi": "0"}
+    now = rfc3339()
+    conditions = [
+        {"type": kind, "status": "False", "reason": reason, "message": message,
+         "lastHeartbeatTime": now, "lastTransitionTime": now}
+        for kind, reason, message in (
+            ("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+            ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+            ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"))
+    ] + [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status",
+          "lastHeartbeatTime": now, "lastTransitionTime": now}]
+    return {
+        "metadata": {"name": name, "labels": labels,
+                     "annotations": {"node.alpha.kubernetes.io/ttl": "0",
+                                     "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
+        "spec": {"podCIDR": f"10.244.{index}.0/24", "podCIDRs": [f"10.244.{index}.0/24"]},
+        "status": {
+            "capacity": resources, "allocatable": resources, "conditions": conditions,
+            "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {"machineID": f"{index:032x}", "systemUUID": f"kai-sandbox-{index}", "bootID": "",
+                         "kernelVersion": "6.8.0-sandbox", "osImage": "Ubuntu 22.04.5 LTS",
+                         "containerRuntimeVersion": "docker://27.4.1", "kubeletVersion": "v1.32.4",
+                         "kubeProxyVersion": "", "operatingSystem": "linux", "architecture": "amd64"},
+            "images": [{"names": [image], "sizeBytes": 215_000_000} for image in PRELOADED],
+        },
+    }
+
+
+class Kubelet:
+    """The kubelets of all simulated nodes (one process plays them all)."""
+
+    def __init__(self, registry: Registry, clock: Clock, nodes: int = 1, shape: NodeShape = MINIKUBE) -> None:
+        self.registry = registry
+        self.clock = clock
+        self.pods = PODS
+        self.events = Recorder(registry)
+        self.names = node_names(nodes)
+        self.shape = shape
+        self._runners: dict[str, tuple[PodRunner, asyncio.Task[None]]] = {}
+        self._images: dict[str, set[str]] = {}
+        self._next_ip: dict[str, int] = {}
+
+    def register(self) -> None:
+        for index, name in enumerate(self.names):
+            if self.registry.store.get("nodes", "", name) is None:
+                self.registry.create(NODES, "", node_object(name, index, self.shape), WriteOptions())
+            self._images[name] = {image for entry in (self.registry.store.get("nodes", "", name) or {})
+                                  .get("status", {}).get("images", []) for image in entry.get("names", [])}
+
+    # --- what runners ask ------------------------------------------------------------
+
+    def node_of(self, pod: Obj) -> str:
+        return str((pod.get("spec") or {}).get("nodeName", ""))
+
+    def node_ip(self, pod: Obj) -> str:
+        node = self.registry.store.get("nodes", "", self.node_of(pod)) or {}
+        for address in (node.get("status") or {}).get("addresses") or []:
+            if address.get("type") == "InternalIP":
+                return str(address.get("address"))
+        return ""
+
+    def has_image(self, reference: str) -> bool:
+        full = parse(reference).full
+        return any(full in images for images in self._images.values())
+
+    def add_image(self, reference: str) -> None:
+        for images in self._images.values():
+            images.add(parse(reference).full)
+
+    def _pod_ip(self, node: str) -> str:
+        index = self.names.index(node)
+        used = {(p.get("status") or {}).get("podIP") for p in self.registry.store.list("pods")}
+        network = ipaddress.ip_network(f"10.244.{index}.0/24")
+        start = self._next_ip.get(node, 2)
+        for offset in range(253):
+            candidate = str(network.network_address + 2 + (start - 2 + offset) % 253)
+            if candidate not in used:
+                self._next_ip[node] = (start + offset) % 253 + 3
+                return candidate
+        return str(network.network_address + 2)
+
+    # --- the loop ----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        watcher = self.registry.store.subscribe("pods")
+        try:
+            for pod in self.registry.store.list("pods"):
+                self._sync(pod)
+            while True:
+                change: Change = await watcher.queue.get()
+                if change.type == "DELETED":
+                    self._forget(change.obj["metadata"].get("uid", ""))
+                else:
+                    self._sync(change.obj)
+        finally:
+            self.registry.store.unsubscribe(watcher)
+            for _, task in self._runners.values():
+                task.cancel()
+
+    def _sync(self, pod: Obj) -> None:
+        meta = pod["metadata"]
+        node = self.node_of(pod)
+        if node not in self.names:
+            return
+        uid = meta.get("uid", "")
+        known = self._runners.get(uid)
+        if meta.get("deletionTimestamp"):
+            if known is not None:
+                runner = known[0]
+                grace = float(meta.get("deletionGracePeriodSeconds") or 0)
+                asyncio.get_running_loop().create_task(runner.stop(grace))
+            else:
+                with contextlib.suppress(Exception):
+                    asyncio.get_running_loop().create_task(self._remove(pod))
+            return
+        if known is not None or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            return
+        runner = PodRunner(self, pod, (pod.get("status") or {}).get("podIP") or self._pod_ip(node))
+        self._runners[uid] = (runner, asyncio.get_running_loop().create_task(runner.run()))
+
+    async def _remove(self, pod: Obj) -> None:
+        from ..registry import DeleteOptions
+
+        meta = pod["metadata"]
+        with contextlib.suppress(Exception):
+            self.registry.delete(PODS, meta.get("namespace", ""), meta["name"], DeleteOptions(grace_period=0))
+
+    def _forget(self, uid: str) -> None:
+        known = self._runners.pop(uid, None)
+        if known is not None:
+            known[1].cancel()

@@ -1,0 +1,362 @@
+"""One pod on a simulated node: pulls images, runs init containers in order and then
+the app containers, probes them, restarts them with back-off, and reports the pod's
+status, events and logs through the API as a kubelet does."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from typing import TYPE_CHECKING, Any
+
+from .. import objects, timefmt
+from ..errors import StatusError
+from ..registry import DeleteOptions, WriteOptions
+from ..validation_quantity import parse_quantity
+from . import catalog
+from .catalog import Program, PullError
+from .config import ConfigError, environment, files
+from .containers import ContainerState
+from .probes import check
+from .shell import Context, program_steps
+from .steps import Exit, Forever, Log, Serve, Sleep, Step
+
+if TYPE_CHECKING:
+    from .node import Kubelet
+
+Obj = dict[str, Any]
+KUBELET = "kubelet"
+MAX_BACKOFF = 300.0
+
+
+class PodRunner:
+    def __init__(self, kubelet: Kubelet, pod: Obj, pod_ip: str) -> None:
+        self.kubelet = kubelet
+        self.registry = kubelet.registry
+        self.clock = kubelet.clock
+        self.namespace = pod["metadata"].get("namespace", "")
+        self.name = pod["metadata"]["name"]
+        self.uid = pod["metadata"]["uid"]
+        self.pod_ip = pod_ip
+        spec = pod.get("spec") or {}
+        self.restart_policy = spec.get("restartPolicy", "Always")
+        self.inits = [ContainerState(c["name"], c.get("image", ""), init=True,
+                                     sidecar=c.get("restartPolicy") == "Always")
+                      for c in spec.get("initContainers") or []]
+        self.apps = [ContainerState(c["name"], c.get("image", "")) for c in spec.get("containers") or []]
+        self.started_at = timefmt.rfc3339()
+        self.initialized = not any(not c.sidecar for c in self.inits)
+        self._tasks: list[asyncio.Task[None]] = []
+        self.stopping = False
+
+    # --- the pod ----------------------------------------------------------------
+
+    def pod(self) -> Obj | None:
+        pod = self.registry.store.get("pods", self.namespace, self.name)
+        if pod is None or pod["metadata"].get("uid") != self.uid:
+            return None
+        return pod
+
+    def spec_of(self, state: ContainerState) -> Obj:
+        pod = self.pod() or {}
+        key = "initContainers" if state.init else "containers"
+        return next((c for c in (pod.get("spec") or {}).get(key) or [] if c.get("name") == state.name), {})
+
+    def event(self, type_: str, reason: str, message: str, container: str = "", init: bool = False) -> None:
+        pod = self.pod()
+        if pod is None:
+            return
+        path = ""
+        if container:
+            path = f"spec.{'initContainers' if init else 'containers'}{{{container}}}"
+        self.kubelet.events.record(pod, type_, reason, message, KUBELET, self.kubelet.node_of(pod), path)
+
+    def report(self) -> None:
+        """Write the pod's status (only when it changed)."""
+        pod = self.pod()
+        if pod is None:
+            return
+        status = self._status(pod)
+        if (pod.get("status") or {}) == status:
+            return
+        updated = objects.copy(pod)
+        updated["status"] = status
+        with contextlib.suppress(StatusError):
+            self.registry.update(self.kubelet.pods, self.namespace, self.name, updated, WriteOptions(),
+                                 sub="status")
+
+    def _status(self, pod: Obj) -> Obj:
+        old = pod.get("status") or {}
+        now = timefmt.rfc3339()
+        apps_ready = all(c.ready for c in self.apps) and all(c.ready for c in self.inits if c.sidecar)
+        names = [c.name for c in self.apps if not c.ready]
+        phase = self._phase()
+        conditions = [
+            ("PodReadyToStartContainers", True, "", ""),
+            ("Initialized", self.initialized, "ContainersNotInitialized",
+             f"containers with incomplete status: [{' '.join(c.name for c in self.inits if not c.done)}]"),
+            ("Ready", apps_ready and phase == "Running", "ContainersNotReady",
+             f"containers with unready status: [{' '.join(names)}]"),
+            ("ContainersReady", apps_ready and phase == "Running", "ContainersNotReady",
+             f"containers with unready status: [{' '.join(names)}]"),
+            ("PodScheduled", True, "", ""),
+        ]
+        if phase in ("Succeeded", "Failed"):
+            conditions[2] = ("Ready", False, "PodCompleted", "")
+            conditions[3] = ("ContainersReady", False, "PodCompleted", "")
+        previous = {c.get("type"): c for c in old.get("conditions") or []}
+        built = []
+        for kind, ok, reason, message in conditions:
+            entry: Obj = {"type": kind, "status": "True" if ok else "False", "lastProbeTime": None}
+            if not ok and reason:
+                entry["reason"] = reason
+                if message:
+                    entry["message"] = message
+            prior = previous.get(kind)
+            same = prior is not None and prior.get("status") == entry["status"]
+            entry["lastTransitionTime"] = prior.get("lastTransitionTime", now) if same and prior else now
+            built.append(entry)
+        status: Obj = {
+            "phase": phase, "conditions": built, "hostIP": self.kubelet.node_ip(pod),
+            "hostIPs": [{"ip": self.kubelet.node_ip(pod)}], "podIP": self.pod_ip,
+            "podIPs": [{"ip": self.pod_ip}], "startTime": old.get("startTime", self.started_at),
+            "containerStatuses": [c.status() for c in self.apps],
+            "qosClass": old.get("qosClass", "BestEffort"),
+        }
+        if self.inits:
+            status["initContainerStatuses"] = [c.status() for c in self.inits]
+        return status
+
+    def _phase(self) -> str:
+        if not self.initialized:
+            return "Pending"
+        if self.restart_policy != "Always" and all(c.done for c in self.apps):
+            return "Succeeded" if all(c.exit_code == 0 for c in self.apps) else "Failed"
+        if any(c.started or c.restart_count or c.done for c in self.apps):
+            return "Running"
+        return "Pending"
+
+    # --- running ------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.report()
+        for state in self.inits:
+            if state.sidecar:
+                self._tasks.append(asyncio.create_task(self._container(state)))
+                continue
+            await self._container(state)
+            if state.exit_code != 0:
+                return  # a failed init container holds the pod (restarts are inside _container)
+        self.initialized = True
+        self.report()
+        for state in self.apps:
+            self._tasks.append(asyncio.create_task(self._container(state)))
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def stop(self, grace: float) -> None:
+        """The pod is being deleted: stop the containers, then let the API forget the pod."""
+        if self.stopping:
+            return
+        self.stopping = True
+        for state in [*self.apps, *self.inits]:
+            if state.started:
+                self.event("Normal", "Killing", f"Stopping container {state.name}", state.name, state.init)
+        for task in self._tasks:
+            task.cancel()
+        await self.clock.sleep(min(grace, 1.0))
+        for state in [*self.apps, *self.inits]:
+            if state.started:
+                state.terminated(0, "Completed")
+        self.report()
+        with contextlib.suppress(StatusError):
+            self.registry.delete(self.kubelet.pods, self.namespace, self.name, DeleteOptions(grace_period=0))
+
+    async def _container(self, state: ContainerState) -> None:
+        backoff = 10.0
+        while not self.stopping:
+            spec = self.spec_of(state)
+            if not spec:
+                return
+            program = await self._pull(state, spec)
+            if program is None:
+                continue
+            try:
+                ctx = Context(environment(self.registry.store, self.pod() or {}, spec),
+                              files(self.registry.store, self.pod() or {}, spec))
+            except ConfigError as exc:
+                state.waiting("CreateContainerConfigError", str(exc))
+                self.event("Warning", "Failed", f"Error: {exc}", state.name, state.init)
+                self.report()
+                await self.clock.sleep(backoff)
+                continue
+            self.event("Normal", "Created", f"Created container {state.name}", state.name, state.init)
+            self.event("Normal", "Started", f"Started container {state.name}", state.name, state.init)
+            state.running()
+            if not _has_readiness(spec) and (not state.init or state.sidecar):
+                state.ready = True
+            self.report()
+            code, reason = await self._play(state, spec, program, ctx)
+            state.last_state = {"terminated": state.terminated(code, reason)}
+            if state.init and not state.sidecar:
+                state.done = code == 0
+                state.last_state = {}
+                if code == 0:
+                    self.report()
+                    return
+            restart = self.restart_policy == "Always" or state.sidecar or (
+                self.restart_policy == "OnFailure" and code != 0) or (state.init and code != 0
+                                                                       and self.restart_policy != "Never")
+            if not restart:
+                state.done = True
+                state.last_state = {}
+                self.report()
+                return
+            self.report()
+            await self.clock.sleep(0.5)
+            state.waiting("CrashLoopBackOff", f"back-off {int(backoff)}s restarting failed container="
+                                              f"{state.name} pod={self.name}_{self.namespace}({self.uid})")
+            self.event("Warning", "BackOff", f"Back-off restarting failed container {state.name} in pod "
+                                             f"{self.name}_{self.namespace}({self.uid})", state.name, state.init)
+            self.report()
+            await self.clock.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+            self.kubelet.registry.logs.restart(self.namespace, self.name, state.name)
+            state.restart_count += 1
+
+    async def _pull(self, state: ContainerState, spec: Obj) -> Program | None:
+        reference = spec.get("image", "")
+        policy = spec.get("imagePullPolicy", "IfNotPresent")
+        node = self.kubelet
+        try:
+            image, program, pulled = catalog.resolve(reference, present=node.has_image(reference), policy=policy)
+        except PullError as exc:
+            self.event("Normal", "Pulling", f'Pulling image "{reference}"', state.name, state.init)
+            self.event("Warning", "Failed", f'Failed to pull image "{reference}": {exc}', state.name, state.init)
+            self.event("Warning", "Failed", "Error: ErrImagePull", state.name, state.init)
+            state.waiting("ErrImagePull", f'failed to pull and unpack image "{reference}": {exc}'
+                          if "failed to pull" not in str(exc) else str(exc))
+            self.report()
+            await self.clock.sleep(2.0)
+            state.waiting("ImagePullBackOff", f'Back-off pulling image "{reference}"')
+            self.event("Normal", "BackOff", f'Back-off pulling image "{reference}"', state.name, state.init)
+            self.event("Warning", "Failed", "Error: ImagePullBackOff", state.name, state.init)
+            self.report()
+            await self.clock.sleep(state.pull_backoff)
+            state.pull_backoff = min(state.pull_backoff * 2, MAX_BACKOFF)
+            return None
+        state.image_id = f"docker-pullable://{image.full.rsplit(':', 1)[0]}@{image.digest}"
+        if pulled:
+            self.event("Normal", "Pulling", f'Pulling image "{reference}"', state.name, state.init)
+            await self.clock.sleep(1.0)
+            node.add_image(reference)
+            self.event("Normal", "Pulled", f'Successfully pulled image "{reference}" in 1.02s (1.02s including '
+                                           f"waiting). Image size: 44416526 bytes.", state.name, state.init)
+        else:
+            self.event("Normal", "Pulled", f'Container image "{reference}" already present on machine',
+                       state.name, state.init)
+        return program
+
+    async def _play(self, state: ContainerState, spec: Obj, program: Program, ctx: Context) -> tuple[int, str]:
+        """Run the program until it exits or the kubelet kills it: (exit code, reason)."""
+        if program.shell:
+            argv = [*(spec.get("command") or []), *(spec.get("args") or [])]
+            steps: list[Step] = program_steps(argv, ctx, python_image=state.image.startswith("python"))
+        else:
+            steps = program.steps()
+        limit = parse_quantity(((spec.get("resources") or {}).get("limits") or {}).get("memory"))
+        oom = limit is not None and program.memory_mi * 2**20 > limit
+        kill = asyncio.Event()
+        probes = asyncio.create_task(self._probe(state, spec, program, ctx, kill))
+        play = asyncio.create_task(self._steps(state, steps, oom))
+        killer = asyncio.create_task(kill.wait())
+        try:
+            done, _ = await asyncio.wait({play, killer}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            probes.cancel()
+            killer.cancel()
+        if play in done:
+            code = play.result()
+            if oom and code == 137:
+                return 137, "OOMKilled"
+            return code, "Completed" if code == 0 else "Error"
+        play.cancel()
+        return 137, "Error"
+
+    async def _steps(self, state: ContainerState, steps: list[Step], oom: bool) -> int:
+        logs = self.registry.logs
+        for step in steps:
+            if isinstance(step, Log):
+                logs.append(self.namespace, self.name, state.name, [_fill(step.line)])
+            elif isinstance(step, Sleep):
+                await self.clock.sleep(step.seconds)
+            elif isinstance(step, Serve):
+                state.serving = True
+            elif isinstance(step, Exit):
+                return step.code
+            elif isinstance(step, Forever):
+                if oom:
+                    await self.clock.sleep(3.0)
+                    return 137
+                while True:
+                    await self.clock.sleep(step.every or 60.0)
+                    if step.lines:
+                        logs.append(self.namespace, self.name, state.name, [_fill(x) for x in step.lines])
+        return 0
+
+    async def _probe(self, state: ContainerState, spec: Obj, program: Program, ctx: Context,
+                     kill: asyncio.Event) -> None:
+        readiness, liveness = spec.get("readinessProbe"), spec.get("livenessProbe")
+        tasks = []
+        if readiness:
+            tasks.append(self._probe_loop(state, spec, program, ctx, readiness, "Readiness", kill))
+        if liveness:
+            tasks.append(self._probe_loop(state, spec, program, ctx, liveness, "Liveness", kill))
+        if tasks:
+            await asyncio.gather(*tasks)
+
+    async def _probe_loop(self, state: ContainerState, spec: Obj, program: Program, ctx: Context,
+                          probe: Obj, kind: str, kill: asyncio.Event) -> None:
+        await self.clock.sleep(float(probe.get("initialDelaySeconds", 0)))
+        failures = successes = 0
+        while True:
+            outcome = check(probe, spec, program, state.serving, self.pod_ip, ctx)
+            if outcome.path and program.access_log:
+                self.registry.logs.append(self.namespace, self.name, state.name, [
+                    _fill(program.access_log, method="GET", path=outcome.path, status=str(outcome.status),
+                          reason="OK" if outcome.status == 200 else "Not Found")])
+            if outcome.ok:
+                failures = 0
+                successes += 1
+                if kind == "Readiness" and not state.ready and successes >= int(probe.get("successThreshold", 1)):
+                    state.ready = True
+                    self.report()
+            else:
+                successes = 0
+                failures += 1
+                self.event("Warning", "Unhealthy", f"{kind} probe failed: {outcome.message}", state.name,
+                           state.init)
+                if failures >= int(probe.get("failureThreshold", 3)):
+                    if kind == "Readiness" and state.ready:
+                        state.ready = False
+                        self.report()
+                    if kind == "Liveness":
+                        self.event("Normal", "Killing", f"Container {state.name} failed liveness probe, will be "
+                                                        f"restarted", state.name, state.init)
+                        kill.set()
+                        return
+            await self.clock.sleep(float(probe.get("periodSeconds", 10)))
+
+
+def _has_readiness(spec: Obj) -> bool:
+    return bool(spec.get("readinessProbe"))
+
+
+_FIELDS = re.compile(r"\{(\w+)\}")
+
+
+def _fill(line: str, **values: str) -> str:
+    now = timefmt.now()
+    known = {"date": now.strftime("%Y/%m/%d %H:%M:%S"), "now": timefmt.rfc3339(now),
+             "clf": now.strftime("%d/%b/%Y:%H:%M:%S +0000"), "redis_date": now.strftime("%d %b %Y %H:%M:%S.000"),
+             "ip": "10.244.0.1", **values}
+    return _FIELDS.sub(lambda m: known.get(m.group(1), m.group(0)), line)
