@@ -22,6 +22,7 @@ from .watch import DEFAULT_TIMEOUT, WatchRequest, expired_event, stream
 
 Obj = dict[str, Any]
 
+STREAMING = ("exec", "attach", "portforward")
 VERBS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
 
@@ -56,6 +57,9 @@ class ResourceHandler:
 
     async def handle(self, request: Request, route: Route, user: rbac.User) -> Response:
         verb = request_verb(request, route)
+        if route.sub in STREAMING:
+            # A plain request where a WebSocket (or SPDY) upgrade belongs.
+            raise BadRequest("Upgrade request required")
         if verb not in route.res.verbs and not route.sub:
             raise MethodNotAllowed("the server does not allow this method on the requested "
                                    "resource", kind=route.res.plural, name=route.name or None)
@@ -241,6 +245,13 @@ class ResourceHandler:
         res = route.res
         body = bodies.as_object(await self._body(request))
         opts = self._write_options(request)
+        if route.sub == "binding":
+            target = (body.get("target") or {}).get("name")
+            if not target:
+                raise BadRequest("Binding.target.name: Required value")
+            self.registry.bind(route.namespace, route.name, str(target))
+            return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},
+                                  "status": "Success", "code": 201}, 201)
         if route.sub == "eviction":
             self.registry.delete(res, route.namespace, route.name, DeleteOptions(dry_run=opts.dry_run))
             return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {},

@@ -15,6 +15,7 @@ import builtins
 import contextlib
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +67,13 @@ class DeleteOptions:
     grace_period: int | None = None
 
 
+# An admission plugin sees every create and update after defaulting, before storing
+# (dry runs included), and raises a StatusError to refuse it: (registry, resource, new, old).
+Admission = Callable[["Registry", ResourceType, Obj, "Obj | None"], None]
+# A computed resource (metrics.k8s.io): its objects for a namespace (None: all).
+Provider = Callable[[str | None], "list[Obj]"]
+
+
 @dataclass
 class Result:
     obj: Obj
@@ -86,11 +94,19 @@ class Registry:
         self.logs = PodLogs(store._db)
         self._service_ips = self._used_service_ips()
         self._tasks: set[asyncio.Task[None]] = set()
+        self.admission: list[Admission] = []
+        self.providers: dict[str, Provider] = {}
 
     # --- reads -----------------------------------------------------------------
 
     def get(self, res: ResourceType, namespace: str, name: str, *, served: bool = True) -> Obj:
         """One object, in the version ``res`` serves (or as stored)."""
+        if res.storage_key in self.providers:
+            found = [o for o in self.providers[res.storage_key](namespace or None)
+                     if o["metadata"]["name"] == name]
+            if not found:
+                raise not_found(res, name)
+            return found[0]
         obj = self.store.get(res.storage_key, namespace, name)
         if obj is None:
             raise not_found(res, name)
@@ -107,7 +123,10 @@ class Registry:
     ) -> list[Obj]:
         """Objects matching the selectors, in the version ``res`` serves (or as stored);
         selectors apply to the stored form."""
-        items = self.store.list(res.storage_key, namespace)
+        if res.storage_key in self.providers:
+            items = self.providers[res.storage_key](namespace)
+        else:
+            items = self.store.list(res.storage_key, namespace)
         if labels:
             items = [o for o in items if labels_match(labels, o)]
         if fields:
@@ -149,6 +168,7 @@ class Registry:
         if "status" in res.subresources and res.storage_key not in KEEP_STATUS_ON_CREATE:
             obj.pop("status", None)
         stored = self._default(res, conversion.to_storage(res, obj), None)
+        self._admit(res, stored, None)
         if not opts.dry_run:
             with self.store.transaction():
                 self.store.put(res.storage_key, stored, created=True)
@@ -237,6 +257,7 @@ class Registry:
                 obj.pop("status", None)
         warnings = validate(obj, field_validation=opts.field_validation, old=served_current)
         stored = self._default(res, conversion.to_storage(res, obj), current)
+        self._admit(res, stored, current)
         if res.storage_key in GENERATION and _spec_changed(stored, current):
             objects.meta(stored)["generation"] = int(old_meta.get("generation", 1)) + 1
         if stored == current:
@@ -553,6 +574,10 @@ class Registry:
             raise BadRequest("metadata must be an object")
         objects.meta(obj)
         return obj
+
+    def _admit(self, res: ResourceType, obj: Obj, old: Obj | None) -> None:
+        for plugin in self.admission:
+            plugin(self, res, obj, old)
 
     def _default(self, res: ResourceType, obj: Obj, old: Obj | None) -> Obj:
         key = res.storage_key

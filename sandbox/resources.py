@@ -82,7 +82,8 @@ ALL = ("all",)
 RESOURCES: tuple[ResourceType, ...] = (
     _r("", "v1", "namespaces", "Namespace", namespaced=False, short=("ns",),
        verbs=NO_COLLECTION, sub=("status", "finalize")),
-    _r("", "v1", "pods", "Pod", short=("po",), cats=ALL, sub=("status", "log", "eviction")),
+    _r("", "v1", "pods", "Pod", short=("po",), cats=ALL,
+       sub=("status", "log", "eviction", "exec", "attach", "portforward", "binding")),
     _r("", "v1", "services", "Service", short=("svc",), cats=ALL, sub=("status",),
        verbs=ALL_VERBS),
     _r("", "v1", "endpoints", "Endpoints", short=("ep",)),
@@ -133,6 +134,10 @@ SUBRESOURCE_KINDS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {
     "log": ("", "", "Pod", ("get",)),
     "eviction": ("policy", "v1", "Eviction", ("create",)),
     "finalize": ("", "", "", ("update",)),
+    "exec": ("", "", "PodExecOptions", ("create", "get")),
+    "attach": ("", "", "PodAttachOptions", ("create", "get")),
+    "portforward": ("", "", "PodPortForwardOptions", ("create", "get")),
+    "binding": ("", "", "Binding", ("create",)),
 }
 
 # Versions each group prefers, first one is the preferred version.
