@@ -125,6 +125,9 @@ RESOURCES: tuple[ResourceType, ...] = (
     _r("events.k8s.io", "v1", "events", "Event", short=("ev",), storage="events"),
     _r("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview",
        namespaced=False, verbs=("create",)),
+    # computed, never stored: simulated usage (see Registry.providers)
+    _r("metrics.k8s.io", "v1beta1", "pods", "PodMetrics", verbs=("get", "list")),
+    _r("metrics.k8s.io", "v1beta1", "nodes", "NodeMetrics", namespaced=False, verbs=("get", "list")),
 )
 
 # Subresources advertised in discovery: (parent plural, sub) -> (group, version, kind, verbs).

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 
 from ..clock import DEFAULT_SPEED, Clock
 from ..registry import Registry
+from .base import Controller
 from .deployments import DeploymentController
 from .endpoints import EndpointsController
 from .replicasets import ReplicaSetController
 from .scheduler import Scheduler
+from .workloads import WORKLOADS
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,9 @@ class ControllerManager:
         kubelet = Kubelet(self.registry, self.clock, self.options.nodes)
         kubelet.register()
         runners = [kubelet.run()]
-        for kind in (Scheduler, ReplicaSetController, DeploymentController, EndpointsController):
-            runners.append(kind(self.registry, self.clock).run())
+        kinds: list[type[Controller]] = [Scheduler, ReplicaSetController, DeploymentController,
+                                         EndpointsController, *WORKLOADS]
+        runners.extend(kind(self.registry, self.clock).run() for kind in kinds)
         self._tasks = [asyncio.create_task(r) for r in runners]
 
     async def stop(self) -> None:

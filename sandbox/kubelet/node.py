@@ -114,6 +114,15 @@ class Kubelet:
         for images in self._images.values():
             images.add(parse(reference).full)
 
+    def runners(self) -> list[PodRunner]:
+        return [runner for runner, _ in self._runners.values()]
+
+    def runner_for_ip(self, ip: str) -> PodRunner | None:
+        return next((r for r in self.runners() if r.pod_ip == ip), None)
+
+    def runner_for(self, namespace: str, name: str) -> PodRunner | None:
+        return next((r for r in self.runners() if r.namespace == namespace and r.name == name), None)
+
     def _pod_ip(self, node: str) -> str:
         index = self.names.index(node)
         used = {(p.get("status") or {}).get("podIP") for p in self.registry.store.list("pods")}

@@ -48,6 +48,7 @@ class PodRunner:
         self.initialized = not any(not c.sidecar for c in self.inits)
         self._tasks: list[asyncio.Task[None]] = []
         self.stopping = False
+        self.programs: dict[str, Program] = {}  # container name -> the program it runs now
 
     # --- the pod ----------------------------------------------------------------
 
@@ -136,6 +137,17 @@ class PodRunner:
             return "Running"
         return "Pending"
 
+    def serving(self, port: int) -> tuple[ContainerState, Program] | None:
+        """The container whose program answers on ``port`` of this pod's IP, if one does now."""
+        for state in [*self.inits, *self.apps]:
+            program = self.programs.get(state.name)
+            if program is not None and state.serving and port in program.ports:
+                return state, program
+        return None
+
+    def container(self, name: str) -> ContainerState | None:
+        return next((c for c in [*self.inits, *self.apps] if c.name == name), None)
+
     # --- running ------------------------------------------------------------------
 
     async def run(self) -> None:
@@ -180,6 +192,7 @@ class PodRunner:
             program = await self._pull(state, spec)
             if program is None:
                 continue
+            self.programs[state.name] = program
             try:
                 ctx = Context(environment(self.registry.store, self.pod() or {}, spec),
                               files(self.registry.store, self.pod() or {}, spec))
