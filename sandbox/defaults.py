@@ -6,13 +6,11 @@ ReplicaSet templates, so templates compare equal the way kubectl expects).
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable
 from typing import Any
 
 Obj = dict[str, Any]
 
-SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
 
 
 def _container(c: Obj) -> None:
@@ -164,30 +162,20 @@ def _qos(spec: Obj) -> str:
     return "Guaranteed" if guaranteed else "Burstable"
 
 
-def service(obj: Obj, old: Obj | None, allocate_ip: Callable[[], str] | None = None) -> None:
+def service(obj: Obj, old: Obj | None) -> None:
+    """Defaults of a Service; its addresses come from ``sandbox.allocation``."""
     spec = obj.setdefault("spec", {})
     spec.setdefault("type", "ClusterIP")
     spec.setdefault("sessionAffinity", "None")
-    old_spec = (old or {}).get("spec") or {}
     if spec["type"] != "ExternalName":
         spec.setdefault("internalTrafficPolicy", "Cluster")
         spec.setdefault("ipFamilies", ["IPv4"])
         spec.setdefault("ipFamilyPolicy", "SingleStack")
-        if "clusterIP" not in spec and old_spec.get("clusterIP"):
-            spec["clusterIP"] = old_spec["clusterIP"]
-        if "clusterIP" not in spec and allocate_ip is not None:
-            spec["clusterIP"] = allocate_ip()
-        if spec.get("clusterIP"):
-            spec.setdefault("clusterIPs", [spec["clusterIP"]])
     if spec["type"] in ("NodePort", "LoadBalancer"):
         spec.setdefault("externalTrafficPolicy", "Cluster")
     for port in spec.get("ports") or []:
         port.setdefault("protocol", "TCP")
         port.setdefault("targetPort", port.get("port"))
-        if spec["type"] in ("NodePort", "LoadBalancer") and "nodePort" not in port:
-            for old_port in old_spec.get("ports") or []:
-                if old_port.get("port") == port.get("port") and old_port.get("nodePort"):
-                    port["nodePort"] = old_port["nodePort"]
     obj.setdefault("status", {"loadBalancer": {}})
 
 
@@ -244,8 +232,3 @@ DEFAULTERS: dict[str, Callable[[Obj, Obj | None], None]] = {
     "storageclasses.storage.k8s.io": storageclass,
     "nodes": node,
 }
-
-
-def service_ip(n: int) -> str:
-    """The ``n``-th address of the service range (10.96.0.1 is the API service)."""
-    return str(SERVICE_CIDR.network_address + n)

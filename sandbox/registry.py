@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import conversion, defaults, objects, patch, timefmt
+from . import allocation, conversion, defaults, objects, patch, timefmt
 from .errors import (
     AlreadyExists,
     BadRequest,
@@ -92,7 +92,6 @@ class Registry:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.logs = PodLogs(store._db)
-        self._service_ips = self._used_service_ips()
         self._tasks: set[asyncio.Task[None]] = set()
         self.admission: list[Admission] = []
         self.providers: dict[str, Provider] = {}
@@ -582,7 +581,8 @@ class Registry:
     def _default(self, res: ResourceType, obj: Obj, old: Obj | None) -> Obj:
         key = res.storage_key
         if key == "services":
-            defaults.service(obj, old, self._allocate_service_ip)
+            defaults.service(obj, old)
+            allocation.assign(self.store, obj, old)
         elif key in defaults.DEFAULTERS:
             defaults.DEFAULTERS[key](obj, old)
         return obj
@@ -599,17 +599,6 @@ class Registry:
         return Conflict(f'Operation cannot be fulfilled on {res.qualified} "{name}": the object '
                         f"has been modified; please apply your changes to the latest version and "
                         f"try again", name=name, kind=res.plural, group=res.group)
-
-    def _used_service_ips(self) -> set[str]:
-        return {str((s.get("spec") or {}).get("clusterIP")) for s in self.store.list("services")}
-
-    def _allocate_service_ip(self) -> str:
-        for n in range(1, 4096):
-            ip = defaults.service_ip(n)
-            if ip not in self._service_ips:
-                self._service_ips.add(ip)
-                return ip
-        raise InternalError("the service IP range is exhausted")
 
 
 def _spec_changed(new: Obj, old: Obj) -> bool:

@@ -124,16 +124,19 @@ class Kubelet:
         return next((r for r in self.runners() if r.namespace == namespace and r.name == name), None)
 
     def _pod_ip(self, node: str) -> str:
+        """The next free address of the node's pod range, after the last one given."""
         index = self.names.index(node)
         used = {(p.get("status") or {}).get("podIP") for p in self.registry.store.list("pods")}
+        used |= {r.pod_ip for r in self.runners()}
         network = ipaddress.ip_network(f"10.244.{index}.0/24")
-        start = self._next_ip.get(node, 2)
-        for offset in range(253):
-            candidate = str(network.network_address + 2 + (start - 2 + offset) % 253)
+        last = self._next_ip.get(node, 1)
+        for step in range(1, 254):
+            host = (last + step - 2) % 253 + 2  # 2..254
+            candidate = str(network.network_address + host)
             if candidate not in used:
-                self._next_ip[node] = (start + offset) % 253 + 3
+                self._next_ip[node] = host
                 return candidate
-        return str(network.network_address + 2)
+        raise RuntimeError(f"node {node} has no free pod address")
 
     # --- the loop ----------------------------------------------------------------------
 
