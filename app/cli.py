@@ -6,11 +6,16 @@ Start-up stays instant: subcommands import what they need when they run.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+from pathlib import Path
 
 import click
 
 VERSION = "0.1.0"
+REPO = Path(__file__).resolve().parent.parent
+TODO_CHART = REPO / "helm" / "todo-app"
+DEFAULT_STATE = Path(".kai/sandbox")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,17 +24,80 @@ def main() -> None:
     """kai: turn plain sentences into guarded Kubernetes and Helm operations."""
 
 
-@main.command(
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
-                      "help_option_names": []},
-    add_help_option=False,
-)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def sandbox(args: tuple[str, ...]) -> None:
-    """Run the sandbox cluster: up, status, down (see `kai sandbox --help`).
+@main.group()
+def sandbox() -> None:
+    """The sandbox cluster: a Kubernetes API server of kai's own, with simulated nodes
+    and pods, that real kubectl, the Python client and Helm use over HTTPS."""
 
-    The sandbox is a Kubernetes API server of kai's own that real kubectl, the
-    Python client and Helm use over HTTPS. It runs as its own process, so this
-    command hands its arguments to `python -m sandbox`.
-    """
-    os.execv(sys.executable, [sys.executable, "-m", "sandbox", *args])
+
+def _sandbox(*args: str) -> int:
+    """Run ``python -m sandbox`` (the sandbox is its own process, reached over HTTP)."""
+    return subprocess.run([sys.executable, "-m", "sandbox", *args], check=False).returncode
+
+
+STATE = click.option("--state", type=click.Path(path_type=Path), default=DEFAULT_STATE, show_default=True,
+                     help="state folder: the store, token, CA and kubeconfig")
+
+
+@sandbox.command()
+@STATE
+@click.option("--port", type=int, help="port on 127.0.0.1 (default: the last one, or a free one)")
+@click.option("--nodes", type=click.IntRange(1, 3), default=1, show_default=True,
+              help="simulated nodes, shaped like the seed's Minikube (4 CPUs, 6 GiB)")
+@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+              help="simulated seconds per wall-clock second")
+@click.option("--no-controllers", is_flag=True, help="the API server alone: no controllers, scheduler or kubelets")
+@click.option("--foreground", is_flag=True, help="run in this terminal instead of the background")
+@click.option("--with-todo-app", is_flag=True,
+              help="install the todo stack (helm/todo-app) into namespace todo-app and wait until it is ready")
+def up(state: Path, port: int | None, nodes: int, speed: float, no_controllers: bool, foreground: bool,
+       with_todo_app: bool) -> None:
+    """Start the sandbox and print its kubeconfig."""
+    args = ["up", "--state", str(state), "--nodes", str(nodes), "--speed", str(speed)]
+    if port is not None:
+        args += ["--port", str(port)]
+    if no_controllers:
+        args.append("--no-controllers")
+    if foreground:
+        if with_todo_app:
+            raise click.UsageError("--with-todo-app needs the sandbox in the background")
+        os.execv(sys.executable, [sys.executable, "-m", "sandbox", *args, "--foreground"])
+    code = _sandbox(*args)
+    if code or not with_todo_app:
+        sys.exit(code)
+    if no_controllers:
+        raise click.UsageError("--with-todo-app needs the controllers (drop --no-controllers)")
+    install_todo_app(state.resolve() / "kubeconfig")
+
+
+def install_todo_app(kubeconfig: Path) -> None:
+    """The seed's todo stack as Helm release todo-app, revision 1, all pods ready."""
+    from tools import helm
+
+    try:
+        current = helm.status(kubeconfig, "todo-app", "todo-app")
+        if current is not None:
+            click.echo(f"todo-app is installed: revision {current.revision}, {current.status}")
+            return
+        with_spinner = click.progressbar(length=1, label="installing todo-app (Helm, wait for ready)")
+        with with_spinner as bar:
+            release = helm.install(kubeconfig, TODO_CHART, "todo-app", "todo-app", wait=True)
+            bar.update(1)
+    except helm.HelmError as exc:
+        click.secho(f"error: {exc}", fg="red", err=True)
+        sys.exit(1)
+    click.echo(f"todo-app installed: revision {release.revision}, {release.status}, chart {release.chart}")
+
+
+@sandbox.command()
+@STATE
+def status(state: Path) -> None:
+    """Tell whether the sandbox runs."""
+    sys.exit(_sandbox("status", "--state", str(state)))
+
+
+@sandbox.command()
+@STATE
+def down(state: Path) -> None:
+    """Stop the sandbox (its state stays for the next `up`)."""
+    sys.exit(_sandbox("down", "--state", str(state)))
