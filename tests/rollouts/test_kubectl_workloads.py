@@ -120,7 +120,8 @@ def test_logs(kube: Kubectl) -> None:
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "crasher", "namespace": NS},
         "spec": {"containers": [
             {"name": "main", "image": "busybox:1.36", "command": ["sh", "-c", "echo starting; echo boom; exit 3"]},
-            {"name": "side", "image": "busybox:1.36", "command": ["sh", "-c", "while true; do echo tick; sleep 1; done"]},
+            {"name": "side", "image": "busybox:1.36",
+             "command": ["sh", "-c", "while true; do echo tick; sleep 1; done"]},
         ]},
     }
     kube("create", "-f", "-", stdin=json.dumps(crasher))
