@@ -89,6 +89,30 @@ def install_todo_app(kubeconfig: Path) -> None:
     click.echo(f"todo-app installed: revision {release.revision}, {release.status}, chart {release.chart}")
 
 
+FAULTS = ("crashloop", "image-pull", "oom", "probe-fail", "pending", "node-down", "slow-start", "high-cpu")
+
+
+@sandbox.command()
+@STATE
+@click.argument("kind", type=click.Choice([*FAULTS, "clear", "list"]), default="list")
+@click.argument("target", required=False, default="")
+@click.option("-n", "--namespace", default="default", show_default=True)
+def fault(state: Path, kind: str, target: str, namespace: str) -> None:
+    """Start an incident on TARGET (deployment/NAME or NAME, statefulset/NAME, pod/NAME,
+    node/NAME), `clear` the ones on TARGET (or `all`), or `list` them.
+
+    \b
+    crashloop   containers crash on start        image-pull  a deploy to a missing tag
+    oom         memory grows past the limit      probe-fail  health checks answer 503
+    pending     a deploy asking for 64 CPUs      node-down   the node's kubelet stops
+    slow-start  minutes before serving           high-cpu    CPU burns (drives the HPA)
+    """
+    args = ["fault", "--state", str(state), kind]
+    if target:
+        args.append(target)
+    sys.exit(_sandbox(*args, "--namespace", namespace))
+
+
 @sandbox.command()
 @STATE
 def status(state: Path) -> None:

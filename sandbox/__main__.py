@@ -11,13 +11,31 @@ import sys
 from pathlib import Path
 
 from .clock import DEFAULT_SPEED
-from .control import SandboxError, down, free_port, serve, status, up, write_kubeconfig
+from .control import (
+    SandboxError,
+    clear_faults,
+    down,
+    free_port,
+    inject_fault,
+    list_faults,
+    serve,
+    status,
+    up,
+    write_kubeconfig,
+)
 from .controllers.manager import ClusterOptions
+from .faults import KINDS
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kai sandbox", description="The kai sandbox cluster.")
     sub = parser.add_subparsers(dest="command", required=True)
+    fault = sub.add_parser("fault", help="start (or clear) an incident: " + ", ".join((*KINDS, "clear")))
+    fault.add_argument("--state", type=Path, default=Path(".kai/sandbox"), help="state folder")
+    fault.add_argument("kind", nargs="?", choices=(*KINDS, "clear", "list"), default="list")
+    fault.add_argument("target", nargs="?", default="",
+                       help="deployment/NAME (or NAME), statefulset/NAME, pod/NAME, node/NAME; clear: also all")
+    fault.add_argument("-n", "--namespace", default="default")
     for name, text in (("up", "start the sandbox API server"),
                        ("status", "tell whether the sandbox runs"),
                        ("down", "stop the sandbox API server"),
@@ -44,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--speed must be positive")
         options = ClusterOptions(controllers=not args.no_controllers, nodes=args.nodes, speed=args.speed)
     try:
+        if args.command == "fault":
+            return _fault(state, args.kind, args.target, args.namespace, parser)
         if args.command == "serve" or (args.command == "up" and args.foreground):
             port = args.port or free_port()
             path = write_kubeconfig(state, port)
@@ -69,6 +89,25 @@ def main(argv: list[str] | None = None) -> int:
     except SandboxError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def _fault(state: Path, kind: str, target: str, namespace: str, parser: argparse.ArgumentParser) -> int:
+    if kind == "list":
+        for f in list_faults(state):
+            scope = f" -n {f['namespace']}" if f["namespace"] else ""
+            print(f"{f['kind']} {f['target']}{scope} (since {f['created']})")
+        return 0
+    if not target:
+        parser.error(f"fault {kind} needs a target")
+    if kind == "clear":
+        gone = clear_faults(state, target, namespace)
+        print(f"cleared {len(gone)} fault(s)" + (": " + ", ".join(f"{f['kind']} {f['target']}" for f in gone)
+                                                 if gone else ""))
+        return 0
+    made = inject_fault(state, kind, target, namespace)
+    scope = f" in namespace {made['namespace']}" if made["namespace"] else ""
+    print(f"{made['kind']} on {made['target']}{scope}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -18,9 +19,11 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -210,3 +213,43 @@ def serve(state: Path, port: int, host: str = "127.0.0.1", options: ClusterOptio
     tls = certs.ensure(state)
     uvicorn.run(server.app(), host=host, port=port, log_level="warning", access_log=False,
                 timeout_graceful_shutdown=2, ssl_certfile=str(tls.cert), ssl_keyfile=str(tls.key))
+
+
+# --- faults (the Python API behind `kai sandbox fault`) --------------------------------
+
+def _call(state: Path, method: str, path: str, body: dict[str, str] | None = None) -> Any:
+    running = status(state)
+    if running is None:
+        raise SandboxError(f"no sandbox is running for {state}")
+    request = urllib.request.Request(
+        f"{running.url}{path}", method=method, data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {token_of(state)}", "Content-Type": "application/json"})
+    context = ssl.create_default_context(cafile=str(state / "ca.crt"))
+    try:
+        with urllib.request.urlopen(request, timeout=30, context=context) as reply:
+            return json.loads(reply.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read()).get("message", str(exc))
+        except ValueError:
+            message = str(exc)
+        raise SandboxError(message) from exc
+
+
+def inject_fault(state: Path, kind: str, target: str, namespace: str = "default") -> dict[str, Any]:
+    """Start an incident in the running sandbox of ``state`` (see ``sandbox.faults``)."""
+    reply: dict[str, Any] = _call(state, "POST", "/sandbox/v1/faults",
+                                  {"kind": kind, "target": target, "namespace": namespace})
+    return reply
+
+
+def clear_faults(state: Path, target: str, namespace: str = "default") -> list[dict[str, Any]]:
+    """End the incidents on ``target`` (``all``: every one); what was cleared."""
+    query = urllib.parse.urlencode({"target": target, "namespace": namespace})
+    items: list[dict[str, Any]] = _call(state, "DELETE", f"/sandbox/v1/faults?{query}")["items"]
+    return items
+
+
+def list_faults(state: Path) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = _call(state, "GET", "/sandbox/v1/faults")["items"]
+    return items

@@ -91,7 +91,7 @@ class Registry:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.logs = PodLogs(store._db)
+        self.logs = PodLogs(store.db)
         self._tasks: set[asyncio.Task[None]] = set()
         self.admission: list[Admission] = []
         self.providers: dict[str, Provider] = {}

@@ -19,9 +19,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route as HttpRoute
 
-from . import discovery, rbac, routing
+from . import discovery, faults_http, rbac, routing
 from .controllers.manager import ClusterOptions, ControllerManager
 from .errors import Forbidden, InternalError, NotFound, StatusError, Unauthorized
+from .faults import FaultBook
 from .handlers import ResourceHandler, attributes, json_response
 from .registry import Registry, WriteOptions
 from .resources import lookup
@@ -41,7 +42,8 @@ class SandboxServer:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(state_dir / "sandbox.db")
         self.registry = Registry(self.store)
-        self.controllers = ControllerManager(self.registry, options or ClusterOptions())
+        self.faults = FaultBook(self.registry)
+        self.controllers = ControllerManager(self.registry, options or ClusterOptions(), self.faults)
         self.token = token
         self.address = address
         self.resources = ResourceHandler(self.registry)
@@ -99,6 +101,8 @@ class SandboxServer:
             if path in OPEN_PATHS:
                 return PlainTextResponse("ok")
             user = self.authenticate(request)
+            if path == faults_http.PATH:
+                return await faults_http.handle(self.faults, request, user)
             if path.startswith(("/api/", "/apis/")) and not _is_discovery(path):
                 route = routing.parse(path)
                 self.authorize(user, attributes(request, route))

@@ -82,6 +82,11 @@ class Store:
         self._depth = 0
         self._pending: list[Change] = []
 
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The SQLite connection, for tables kept beside the objects (logs, faults)."""
+        return self._db
+
     # --- reads -----------------------------------------------------------------
 
     def get(self, storage: str, namespace: str, name: str) -> Obj | None:

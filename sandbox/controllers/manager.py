@@ -1,4 +1,10 @@
-"""Starts the sandbox's controllers, scheduler and kubelets, and stops them."""
+"""Starts the sandbox's controllers, scheduler and kubelets, and stops them.
+
+The admission plugins of the API server are installed here too: LimitRanger,
+DefaultStorageClass, PersistentVolumeClaimResize and ResourceQuota always (they are
+part of kube-apiserver); StorageObjectInUseProtection, the default StorageClass and
+the metrics pipeline only with the controllers that finish their work.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,18 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 
+from ..admission import limitranges, quotas, storage
 from ..clock import DEFAULT_SPEED, Clock
+from ..metrics import Metrics
 from ..registry import Registry
 from .base import Controller
 from .deployments import DeploymentController
 from .endpoints import EndpointsController
+from .hpa import HPAController
+from .quota import QuotaController
 from .replicasets import ReplicaSetController
 from .scheduler import Scheduler
+from .storage import VolumeController, ensure_default_class
 from .workloads import WORKLOADS
 
 
@@ -32,18 +43,33 @@ class ControllerManager:
         self.options = options
         self.clock = Clock(options.speed)
         self._tasks: list[asyncio.Task[None]] = []
+        self.metrics: Metrics | None = None  # set_load() for faults, once started
+
+    def install_admission(self) -> None:
+        plugins = [limitranges.admit, storage.admit_default_class, storage.admit_resize]
+        if self.options.controllers:
+            plugins.append(storage.admit_protection)
+        plugins.append(quotas.admit)
+        for plugin in plugins:
+            if plugin not in self.registry.admission:
+                self.registry.admission.append(plugin)
 
     async def start(self) -> None:
+        self.install_admission()
         if not self.options.controllers:
             return
         from ..kubelet.node import Kubelet
 
+        ensure_default_class(self.registry)
         kubelet = Kubelet(self.registry, self.clock, self.options.nodes)
         kubelet.register()
+        self.metrics = Metrics(self.registry, kubelet, self.clock)
+        self.metrics.install()
         runners = [kubelet.run()]
         kinds: list[type[Controller]] = [Scheduler, ReplicaSetController, DeploymentController,
-                                         EndpointsController, *WORKLOADS]
+                                         EndpointsController, VolumeController, QuotaController, *WORKLOADS]
         runners.extend(kind(self.registry, self.clock).run() for kind in kinds)
+        runners.append(HPAController(self.registry, self.clock, metrics=self.metrics).run())
         self._tasks = [asyncio.create_task(r) for r in runners]
 
     async def stop(self) -> None:

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from .steps import Forever, Log, Serve, Step
+from .steps import Exit, Forever, Log, Serve, Sleep, Step
 
 # Tags real repositories carry: versions like 1, 1.25, 1.25.3, with suffixes such as
 # -alpine, -slim, -bookworm; and the usual names.
@@ -31,9 +31,17 @@ class Program:
     tick_every: float = 0.0
     shell: bool = False  # a shell image: the container's command/args say what runs
     access_log: str = ""  # format of a line logged per HTTP request ({method} {path} {status} {ip})
+    crash: tuple[str, ...] = ("panic: runtime error: invalid memory address or nil pointer dereference",
+                              "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a2b1c]")
 
-    def steps(self) -> list[Step]:
-        return [*(Log(line) for line in self.start), Serve(), Forever(self.tick, self.tick_every)]
+    def steps(self, faults: frozenset[str] = frozenset()) -> list[Step]:
+        """What the program does, as the faults on its pod change it."""
+        start: list[Step] = [Log(line) for line in self.start]
+        if "crashloop" in faults:
+            return [*start[:2], *(Log(line) for line in self.crash), Exit(1)]
+        if "slow-start" in faults:
+            start.append(Sleep(180.0))
+        return [*start, Serve(), Forever(self.tick, self.tick_every)]
 
 
 HEALTH = ('{"status":"healthy","version":"1.0.0","timestamp":"{now}",'
@@ -46,6 +54,8 @@ NGINX = Program(
            "{date} [notice] 1#1: using the \"epoll\" event method",
            "{date} [notice] 1#1: start worker processes"),
     ports=(80,), paths=("/", "/index.html"), memory_mi=8,
+    crash=('{date} [emerg] 1#1: host not found in upstream "backend" in /etc/nginx/conf.d/default.conf:14',
+           'nginx: [emerg] host not found in upstream "backend" in /etc/nginx/conf.d/default.conf:14'),
     access_log='{ip} - - [{clf}] "{method} {path} HTTP/1.1" {status} 615 "-" "kube-probe/1.32" "-"',
 )
 HTTPD = Program(
@@ -81,6 +91,12 @@ TODO_BACKEND = Program(
            "INFO:     Uvicorn running on http://0.0.0.0:8000 (Press CTRL+C to quit)"),
     ports=(8000,), paths=("/health", "/docs", "/openapi.json", "/api/todos"),
     bodies={"/health": HEALTH, "/api/todos": "[]"}, memory_mi=120, cpu_m=25,
+    crash=("ERROR:    Traceback (most recent call last):",
+           '  File "/app/app/database.py", line 18, in init_db',
+           "sqlalchemy.exc.OperationalError: (psycopg2.OperationalError) connection to server at \"db\" "
+           "(10.96.0.12), port 5432 failed: Connection refused",
+           "\tIs the server running on that host and accepting TCP/IP connections?",
+           "ERROR:    Application startup failed. Exiting."),
     access_log='INFO:     {ip}:0 - "{method} {path} HTTP/1.1" {status} {reason}',
 )
 TODO_FRONTEND = Program(
@@ -91,6 +107,10 @@ TODO_FRONTEND = Program(
            " \u2713 Starting...",
            " \u2713 Ready in 312ms"),
     ports=(3000,), paths=("*",), memory_mi=150, cpu_m=20,
+    crash=(" \u2a2f Failed to start server",
+           "Error: listen EADDRINUSE: address already in use 0.0.0.0:3000",
+           "    at Server.setupListenHandle [as _listen2] (node:net:1817:16) {",
+           "  code: 'EADDRINUSE',", "}"),
 )
 PYTHON = Program(shell=True, paths=(), memory_mi=10)
 
@@ -106,6 +126,7 @@ LOCAL_TAGS = re.compile(r"^(v1\.[0-2]|latest)$")
 
 CATALOG: dict[str, Repository] = {
     "nginx": Repository(NGINX),
+    "nginx-unprivileged": Repository(replace(NGINX, ports=(8080, 8443))),
     "httpd": Repository(HTTPD),
     "redis": Repository(REDIS),
     "postgres": Repository(POSTGRES),

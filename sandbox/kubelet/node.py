@@ -12,10 +12,12 @@ from typing import Any
 from ..clock import Clock
 from ..controllers.events import Recorder
 from ..controllers.kinds import NODES, PODS
+from ..faults import Fault, FaultBook
 from ..registry import Registry, WriteOptions
 from ..store import Change
 from ..timefmt import rfc3339
 from .catalog import PRELOADED, parse
+from .lifecycle import NodeLifecycle
 from .runner import PodRunner
 
 Obj = dict[str, Any]
@@ -76,9 +78,13 @@ def node_object(name: str, index: int, shape: NodeShape) -> Obj:
 class Kubelet:
     """The kubelets of all simulated nodes (one process plays them all)."""
 
-    def __init__(self, registry: Registry, clock: Clock, nodes: int = 1, shape: NodeShape = MINIKUBE) -> None:
+    def __init__(self, registry: Registry, clock: Clock, nodes: int = 1, shape: NodeShape = MINIKUBE,
+                 faults: FaultBook | None = None) -> None:
         self.registry = registry
         self.clock = clock
+        self.faults = faults or FaultBook(registry)
+        self.faults.listeners.append(self._on_fault)
+        self.lifecycle = NodeLifecycle(self)
         self.pods = PODS
         self.events = Recorder(registry)
         self.names = node_names(nodes)
@@ -142,6 +148,7 @@ class Kubelet:
 
     async def run(self) -> None:
         watcher = self.registry.store.subscribe("pods")
+        self.lifecycle.restore()
         try:
             for pod in self.registry.store.list("pods"):
                 self._sync(pod)
@@ -156,10 +163,26 @@ class Kubelet:
             for _, task in self._runners.values():
                 task.cancel()
 
+    def _on_fault(self, fault: Fault, added: bool) -> None:
+        if fault.kind == "node-down":
+            node = fault.target.partition("/")[2]
+            if added:
+                self.lifecycle.down(node)
+            else:
+                self.lifecycle.up(node)
+                for pod in self.registry.store.list("pods"):
+                    self._sync(pod)
+            return
+        if added and fault.kind in ("crashloop", "oom"):
+            for runner in self.runners():
+                current = runner.pod()
+                if current is not None and self.faults.selects(fault, current):
+                    runner.kill()
+
     def _sync(self, pod: Obj) -> None:
         meta = pod["metadata"]
         node = self.node_of(pod)
-        if node not in self.names:
+        if node not in self.names or node in self.lifecycle.unreachable:
             return
         uid = meta.get("uid", "")
         known = self._runners.get(uid)
@@ -183,6 +206,10 @@ class Kubelet:
         meta = pod["metadata"]
         with contextlib.suppress(Exception):
             self.registry.delete(PODS, meta.get("namespace", ""), meta["name"], DeleteOptions(grace_period=0))
+
+    def forget_runner(self, runner: PodRunner) -> None:
+        """Stop playing a pod without touching it in the API (its node went away)."""
+        self._forget(runner.uid)
 
     def _forget(self, uid: str) -> None:
         known = self._runners.pop(uid, None)

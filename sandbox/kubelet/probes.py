@@ -30,7 +30,9 @@ def _port(container: Obj, port: Any) -> int | None:
     return int(port) if isinstance(port, str) and port.isdigit() else None
 
 
-def check(probe: Obj, container: Obj, program: Program, serving: bool, pod_ip: str, ctx: Context) -> Outcome:
+def check(probe: Obj, container: Obj, program: Program, serving: bool, pod_ip: str, ctx: Context,
+          *, unhealthy: bool = False) -> Outcome:
+    """One probe; ``unhealthy``: the program is up but fails its health checks (503)."""
     if "httpGet" in probe:
         http = probe["httpGet"]
         port = _port(container, http.get("port"))
@@ -41,6 +43,8 @@ def check(probe: Obj, container: Obj, program: Program, serving: bool, pod_ip: s
             return Outcome(False, f'HTTP probe failed: port "{http.get("port")}" not found in container')
         if not serving or port not in program.ports:
             return Outcome(False, f'Get "{url}": dial tcp {pod_ip}:{port}: connect: connection refused')
+        if unhealthy:
+            return Outcome(False, "HTTP probe failed with statuscode: 503", path=path, status=503)
         if "*" in program.paths or path.split("?")[0] in program.paths:
             return Outcome(True, path=path, status=200)
         return Outcome(False, "HTTP probe failed with statuscode: 404", path=path, status=404)

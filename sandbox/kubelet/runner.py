@@ -49,6 +49,7 @@ class PodRunner:
         self._tasks: list[asyncio.Task[None]] = []
         self.stopping = False
         self.programs: dict[str, Program] = {}  # container name -> the program it runs now
+        self._kills: dict[str, asyncio.Event] = {}  # container name -> set to kill it
 
     # --- the pod ----------------------------------------------------------------
 
@@ -144,6 +145,15 @@ class PodRunner:
             if program is not None and state.serving and port in program.ports:
                 return state, program
         return None
+
+    def faults(self) -> frozenset[str]:
+        pod = self.pod()
+        return frozenset(self.kubelet.faults.for_pod(pod)) if pod is not None else frozenset()
+
+    def kill(self) -> None:
+        """Kill the running containers (the kubelet restarts them as their policy says)."""
+        for event in self._kills.values():
+            event.set()
 
     def container(self, name: str) -> ContainerState | None:
         return next((c for c in [*self.inits, *self.apps] if c.name == name), None)
@@ -271,14 +281,15 @@ class PodRunner:
 
     async def _play(self, state: ContainerState, spec: Obj, program: Program, ctx: Context) -> tuple[int, str]:
         """Run the program until it exits or the kubelet kills it: (exit code, reason)."""
-        if program.shell:
+        faults = self.faults()
+        if program.shell and "crashloop" not in faults:
             argv = [*(spec.get("command") or []), *(spec.get("args") or [])]
             steps: list[Step] = program_steps(argv, ctx, python_image=state.image.startswith("python"))
         else:
-            steps = program.steps()
+            steps = program.steps(faults)
         limit = parse_quantity(((spec.get("resources") or {}).get("limits") or {}).get("memory"))
-        oom = limit is not None and program.memory_mi * 2**20 > limit
-        kill = asyncio.Event()
+        oom = "oom" in faults or (limit is not None and program.memory_mi * 2**20 > limit)
+        kill = self._kills[state.name] = asyncio.Event()
         probes = asyncio.create_task(self._probe(state, spec, program, ctx, kill))
         play = asyncio.create_task(self._steps(state, steps, oom))
         killer = asyncio.create_task(kill.wait())
@@ -332,11 +343,12 @@ class PodRunner:
         await self.clock.sleep(float(probe.get("initialDelaySeconds", 0)))
         failures = successes = 0
         while True:
-            outcome = check(probe, spec, program, state.serving, self.pod_ip, ctx)
+            outcome = check(probe, spec, program, state.serving, self.pod_ip, ctx,
+                            unhealthy="probe-fail" in self.faults())
             if outcome.path and program.access_log:
                 self.registry.logs.append(self.namespace, self.name, state.name, [
                     _fill(program.access_log, method="GET", path=outcome.path, status=str(outcome.status),
-                          reason="OK" if outcome.status == 200 else "Not Found")])
+                          reason={200: "OK", 404: "Not Found", 503: "Service Unavailable"}.get(outcome.status, ""))])
             if outcome.ok:
                 failures = 0
                 successes += 1
