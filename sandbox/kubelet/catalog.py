@@ -11,10 +11,10 @@ from dataclasses import dataclass, field, replace
 
 from .steps import Exit, Forever, Log, Serve, Sleep, Step
 
-# Tags real repositories carry: versions like 1, 1.25, 1.25.3, with suffixes such as
-# -alpine, -slim, -bookworm; and the usual names.
-VERSION_TAG = re.compile(r"^(latest|stable|mainline|alpine|slim|bookworm|bullseye|lts|v?\d+(\.\d+){0,2}"
-                         r"(-[a-z0-9]+(\.[0-9]+)?)*)$")
+# Tags real repositories carry: versions like 1, 1.25, 1.25.3, with variants such as
+# -alpine, -slim, -bookworm (one after another: 3.12-slim-bookworm); and the usual names.
+_VARIANT = r"(alpine(\d+(\.\d+)?)?|slim|bookworm|bullseye|trixie|jammy|noble|focal|perl|otel|musl|glibc|uclibc)"
+VERSION_TAG = re.compile(rf"^(latest|stable|mainline|lts|{_VARIANT}|v?\d+(\.\d+){{0,2}}(-{_VARIANT})*)$")
 
 
 @dataclass(frozen=True)

@@ -321,10 +321,10 @@ class PodRunner:
                 if oom:
                     await self.clock.sleep(3.0)
                     return 137
-                while True:
-                    await self.clock.sleep(step.every or 60.0)
+                while True:  # a loop body logs, then sleeps
                     if step.lines:
                         logs.append(self.namespace, self.name, state.name, [_fill(x) for x in step.lines])
+                    await self.clock.sleep(step.every or 60.0)
         return 0
 
     async def _probe(self, state: ContainerState, spec: Obj, program: Program, ctx: Context,
