@@ -296,7 +296,8 @@ def _access_modes(o: Obj) -> str:
 
 PVC_COLUMNS: list[Column] = [
     NAME,
-    ("Status", "string", 0, lambda o: _status(o).get("phase", "")),
+    ("Status", "string", 0,
+     lambda o: "Terminating" if _meta(o).get("deletionTimestamp") else _status(o).get("phase", "")),
     ("Volume", "string", 0, lambda o: _spec(o).get("volumeName", "")),
     ("Capacity", "string", 0, lambda o: (_status(o).get("capacity") or {}).get("storage", "")),
     ("Access Modes", "string", 0, _access_modes),
@@ -330,10 +331,15 @@ def _hpa_targets(o: Obj) -> str:
     parts = []
     for metric in spec.get("metrics") or []:
         res = metric.get("resource") or {}
-        target = (res.get("target") or {}).get("averageUtilization")
+        target = res.get("target") or {}
         now_value = ((current.get(res.get("name")) or {}).get("resource") or {}).get("current", {})
-        shown = now_value.get("averageUtilization")
-        parts.append(f"{res.get('name')}: {'<unknown>' if shown is None else f'{shown}%'}/{target}%")
+        if target.get("type") == "Utilization" or "averageUtilization" in target:
+            shown = now_value.get("averageUtilization")
+            parts.append(f"{res.get('name')}: {'<unknown>' if shown is None else f'{shown}%'}/"
+                         f"{target.get('averageUtilization')}%")
+        else:
+            shown = now_value.get("averageValue")
+            parts.append(f"{res.get('name')}: {shown or '<unknown>'}/{target.get('averageValue')}")
     return ", ".join(parts) or "<none>"
 
 

@@ -121,9 +121,19 @@ def daemonset(obj: Obj, old: Obj | None) -> None:
 
 def job(obj: Obj, old: Obj | None) -> None:
     spec = obj.setdefault("spec", {})
+    if "completions" not in spec and "parallelism" not in spec:
+        spec["completions"] = 1
     spec.setdefault("parallelism", 1)
-    spec.setdefault("completions", 1)
     spec.setdefault("backoffLimit", 6)
+    meta = obj.get("metadata") or {}
+    if old is None and not spec.get("manualSelector") and meta.get("uid"):
+        # the API server generates the selector, and the labels it selects, on create
+        uid, name = meta["uid"], meta.get("name", "")
+        template = spec.setdefault("template", {})
+        labels = template.setdefault("metadata", {}).setdefault("labels", {})
+        labels.update({"batch.kubernetes.io/controller-uid": uid, "batch.kubernetes.io/job-name": name,
+                       "controller-uid": uid, "job-name": name})
+        spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
     spec.setdefault("completionMode", "NonIndexed")
     spec.setdefault("suspend", False)
     spec.setdefault("podReplacementPolicy", "TerminatingOrFailed")
@@ -143,6 +153,11 @@ def cronjob(obj: Obj, old: Obj | None) -> None:
 
 def pod(obj: Obj, old: Obj | None) -> None:
     pod_spec(obj.setdefault("spec", {}))
+    for c in [*(obj["spec"].get("initContainers") or []), *(obj["spec"].get("containers") or [])]:
+        resources = c.get("resources") or {}
+        limits = resources.get("limits") or {}
+        if limits:  # a request left out is the limit (pods only, not templates)
+            resources["requests"] = {**limits, **(resources.get("requests") or {})}
     status = obj.setdefault("status", {})
     status.setdefault("phase", "Pending")
     status.setdefault("qosClass", _qos(obj["spec"]))
@@ -204,7 +219,11 @@ def pv(obj: Obj, old: Obj | None) -> None:
 
 
 def hpa(obj: Obj, old: Obj | None) -> None:
-    obj.setdefault("spec", {}).setdefault("minReplicas", 1)
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("minReplicas", 1)
+    if not spec.get("metrics"):
+        spec["metrics"] = [{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]
 
 
 def storageclass(obj: Obj, old: Obj | None) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.routing import Route as HttpRoute
 
 from . import discovery, faults_http, rbac, routing
@@ -155,9 +156,15 @@ class SandboxServer:
         return json_response(doc)
 
     def app(self) -> Starlette:
+        from .streaming import Streaming
+
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-        return Starlette(routes=[HttpRoute("/{path:path}", self.dispatch, methods=methods)],
-                         lifespan=self.lifespan)
+        streams = Streaming(self)
+        paths = [f"/api/v1/namespaces/{{namespace}}/pods/{{name}}/{sub}" for sub in ("exec", "attach")]
+        routes: list[BaseRoute] = [WebSocketRoute(p, streams.websocket) for p in paths]
+        routes += [HttpRoute(p, streams.http, methods=methods) for p in paths]
+        routes.append(HttpRoute("/{path:path}", self.dispatch, methods=methods))
+        return Starlette(routes=routes, lifespan=self.lifespan)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..admission import limitranges, quotas, storage
 from ..clock import DEFAULT_SPEED, Clock
@@ -26,6 +27,10 @@ from .scheduler import Scheduler
 from .storage import VolumeController, ensure_default_class
 from .workloads import WORKLOADS
 
+if TYPE_CHECKING:
+    from ..faults import FaultBook
+    from ..kubelet.node import Kubelet
+
 
 @dataclass(frozen=True)
 class ClusterOptions:
@@ -35,15 +40,18 @@ class ClusterOptions:
     controllers: bool = True
     nodes: int = 1
     speed: float = DEFAULT_SPEED
+    max_pods: int = 110  # each node's pod capacity, as the kubelet's maxPods
 
 
 class ControllerManager:
-    def __init__(self, registry: Registry, options: ClusterOptions) -> None:
+    def __init__(self, registry: Registry, options: ClusterOptions, faults: FaultBook | None = None) -> None:
         self.registry = registry
         self.options = options
+        self.faults = faults
         self.clock = Clock(options.speed)
         self._tasks: list[asyncio.Task[None]] = []
         self.metrics: Metrics | None = None  # set_load() for faults, once started
+        self.kubelet: Kubelet | None = None  # once started (exec and attach reach pods through it)
 
     def install_admission(self) -> None:
         plugins = [limitranges.admit, storage.admit_default_class, storage.admit_resize]
@@ -58,10 +66,11 @@ class ControllerManager:
         self.install_admission()
         if not self.options.controllers:
             return
-        from ..kubelet.node import Kubelet
+        from ..kubelet.node import Kubelet, NodeShape
 
         ensure_default_class(self.registry)
-        kubelet = Kubelet(self.registry, self.clock, self.options.nodes)
+        kubelet = self.kubelet = Kubelet(self.registry, self.clock, self.options.nodes,
+                                         NodeShape(pods=str(self.options.max_pods)), faults=self.faults)
         kubelet.register()
         self.metrics = Metrics(self.registry, kubelet, self.clock)
         self.metrics.install()

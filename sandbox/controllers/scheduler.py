@@ -62,13 +62,22 @@ def _expression_matches(expr: Obj, labels: dict[str, str]) -> bool:
     return False
 
 
-def _affinity_matches(pod: Obj, labels: dict[str, str]) -> bool:
+def _affinity_matches(pod: Obj, node: Obj) -> bool:
     required = (((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}).get(
         "requiredDuringSchedulingIgnoredDuringExecution")
     if not required:
         return True
-    return any(all(_expression_matches(e, labels) for e in term.get("matchExpressions") or [])
-               for term in required.get("nodeSelectorTerms") or [])
+    labels = node["metadata"].get("labels") or {}
+    fields = {"metadata.name": node["metadata"]["name"]}
+
+    def term_matches(term: Obj) -> bool:
+        expressions, matched = term.get("matchExpressions") or [], term.get("matchFields") or []
+        if not expressions and not matched:
+            return False  # an empty term matches no node
+        return all(_expression_matches(e, labels) for e in expressions) and \
+            all(_expression_matches(f, fields) for f in matched)
+
+    return any(term_matches(t) for t in required.get("nodeSelectorTerms") or [])
 
 
 class Scheduler(Controller):
@@ -115,7 +124,7 @@ class Scheduler(Controller):
                 shown = f"{taint.get('key')}: {taint.get('value')}" if taint.get("value") else taint.get("key")
                 return f"node(s) had untolerated taint {{{shown}}}"
         selector = (pod.get("spec") or {}).get("nodeSelector") or {}
-        if any(labels.get(k) != v for k, v in selector.items()) or not _affinity_matches(pod, labels):
+        if any(labels.get(k) != v for k, v in selector.items()) or not _affinity_matches(pod, node):
             return "node(s) didn't match Pod's node affinity/selector"
         allocatable = (node.get("status") or {}).get("allocatable") or {}
         on_node = [p for p in self.store.list("pods")

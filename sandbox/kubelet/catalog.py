@@ -9,6 +9,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field, replace
 
+from .. import timefmt
 from .steps import Exit, Forever, Log, Serve, Sleep, Step
 
 # Tags real repositories carry: versions like 1, 1.25, 1.25.3, with variants such as
@@ -30,7 +31,7 @@ class Program:
     tick: tuple[str, ...] = ()
     tick_every: float = 0.0
     shell: bool = False  # a shell image: the container's command/args say what runs
-    access_log: str = ""  # format of a line logged per HTTP request ({method} {path} {status} {ip})
+    access_log: str = ""  # a line logged per HTTP request: {ip} {method} {path} {status} {reason} {agent}
     crash: tuple[str, ...] = ("panic: runtime error: invalid memory address or nil pointer dereference",
                               "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x4a2b1c]")
 
@@ -56,7 +57,7 @@ NGINX = Program(
     ports=(80,), paths=("/", "/index.html"), memory_mi=8,
     crash=('{date} [emerg] 1#1: host not found in upstream "backend" in /etc/nginx/conf.d/default.conf:14',
            'nginx: [emerg] host not found in upstream "backend" in /etc/nginx/conf.d/default.conf:14'),
-    access_log='{ip} - - [{clf}] "{method} {path} HTTP/1.1" {status} 615 "-" "kube-probe/1.32" "-"',
+    access_log='{ip} - - [{clf}] "{method} {path} HTTP/1.1" {status} 615 "-" "{agent}" "-"',
 )
 HTTPD = Program(
     start=("AH00558: httpd: Could not reliably determine the server's fully qualified domain name",
@@ -198,3 +199,16 @@ def resolve(reference: str, *, present: bool, policy: str) -> tuple[Image, Progr
             f'failed to pull and unpack image "{image.full}": failed to resolve reference "{image.full}": '
             f"{image.full}: not found")
     return image, repo.program, True
+
+
+_FIELDS = re.compile(r"\{(\w+)\}")
+
+
+def render(line: str, **values: str) -> str:
+    """A program's log or body template with its fields filled: {date}, {now}, {clf},
+    {redis_date}, {ip} (the client), and any given."""
+    now = timefmt.now()
+    known = {"date": now.strftime("%Y/%m/%d %H:%M:%S"), "now": timefmt.rfc3339(now),
+             "clf": now.strftime("%d/%b/%Y:%H:%M:%S +0000"), "redis_date": now.strftime("%d %b %Y %H:%M:%S.000"),
+             "ip": "10.244.0.1", **values}
+    return _FIELDS.sub(lambda m: known.get(m.group(1), m.group(0)), line)

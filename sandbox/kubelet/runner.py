@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 from typing import TYPE_CHECKING, Any
 
 from .. import objects, timefmt
@@ -26,6 +25,7 @@ if TYPE_CHECKING:
 
 Obj = dict[str, Any]
 KUBELET = "kubelet"
+KUBELET_VERSION = "1.32"
 MAX_BACKOFF = 300.0
 
 
@@ -205,7 +205,8 @@ class PodRunner:
             self.programs[state.name] = program
             try:
                 ctx = Context(environment(self.registry.store, self.pod() or {}, spec),
-                              files(self.registry.store, self.pod() or {}, spec))
+                              files(self.registry.store, self.pod() or {}, spec),
+                              pod=(self.namespace, self.name), container=state.name)
             except ConfigError as exc:
                 state.waiting("CreateContainerConfigError", str(exc))
                 self.event("Warning", "Failed", f"Error: {exc}", state.name, state.init)
@@ -310,7 +311,7 @@ class PodRunner:
         logs = self.registry.logs
         for step in steps:
             if isinstance(step, Log):
-                logs.append(self.namespace, self.name, state.name, [_fill(step.line)])
+                logs.append(self.namespace, self.name, state.name, [catalog.render(step.line)])
             elif isinstance(step, Sleep):
                 await self.clock.sleep(step.seconds)
             elif isinstance(step, Serve):
@@ -323,7 +324,7 @@ class PodRunner:
                     return 137
                 while True:  # a loop body logs, then sleeps
                     if step.lines:
-                        logs.append(self.namespace, self.name, state.name, [_fill(x) for x in step.lines])
+                        logs.append(self.namespace, self.name, state.name, [catalog.render(x) for x in step.lines])
                     await self.clock.sleep(step.every or 60.0)
         return 0
 
@@ -347,7 +348,8 @@ class PodRunner:
                             unhealthy="probe-fail" in self.faults())
             if outcome.path and program.access_log:
                 self.registry.logs.append(self.namespace, self.name, state.name, [
-                    _fill(program.access_log, method="GET", path=outcome.path, status=str(outcome.status),
+                    catalog.render(program.access_log, method="GET", path=outcome.path, status=str(outcome.status),
+                          agent=f"kube-probe/{KUBELET_VERSION}",
                           reason={200: "OK", 404: "Not Found", 503: "Service Unavailable"}.get(outcome.status, ""))])
             if outcome.ok:
                 failures = 0
@@ -374,14 +376,3 @@ class PodRunner:
 
 def _has_readiness(spec: Obj) -> bool:
     return bool(spec.get("readinessProbe"))
-
-
-_FIELDS = re.compile(r"\{(\w+)\}")
-
-
-def _fill(line: str, **values: str) -> str:
-    now = timefmt.now()
-    known = {"date": now.strftime("%Y/%m/%d %H:%M:%S"), "now": timefmt.rfc3339(now),
-             "clf": now.strftime("%d/%b/%Y:%H:%M:%S +0000"), "redis_date": now.strftime("%d %b %Y %H:%M:%S.000"),
-             "ip": "10.244.0.1", **values}
-    return _FIELDS.sub(lambda m: known.get(m.group(1), m.group(0)), line)

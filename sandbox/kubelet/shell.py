@@ -1,26 +1,41 @@
-"""A small interpreter for the commands people give shell and Python images:
-``echo``, ``sleep``, ``exit N``, ``cat`` of mounted files, ``env``, ``while true; do …;
-done`` loops, ``python -c`` that prints, sleeps or raises. What it cannot run fails as
-``sh`` would: ``sh: foo: not found``, exit 127."""
+"""The commands containers of shell and Python images run, as the steps the pod
+runner plays: ``sh -c`` scripts and plain commands go through the container shell
+(:mod:`.exec_shell`, the same one ``kubectl exec`` talks to), played lazily so each
+command runs when its turn comes (a ``wget`` reaches the network as the container
+runs it, a ``touch`` happens after the ``sleep`` before it); a ``while true; do …;
+done`` loop becomes a :class:`Forever` step; ``python -c`` prints, sleeps or raises.
+What cannot run fails as ``sh`` would: ``sh: foo: not found``, exit 127."""
 
 from __future__ import annotations
 
 import re
-import shlex
+from collections.abc import Iterator
+from typing import Any
 
 from .. import timefmt
+from .exec_io import Input, Out, Proc, Read, ShellExit, Wait
+from .exec_parse import Incomplete, SyntaxError_, parse
+from .exec_shell import Shell
+from .fs import FileSystem, ReadOnlyVolume, Volume
 from .steps import Exit, Forever, Log, Sleep, Step
 
 SHELLS = {"sh", "/bin/sh", "bash", "/bin/bash", "ash", "/bin/ash"}
 PYTHONS = {"python", "python3", "/usr/bin/python3", "/usr/local/bin/python", "/usr/local/bin/python3"}
 _LOOP = re.compile(r"while\s+(?:true|:)\s*;?\s*do\s+(?P<body>.*?)\s*;?\s*done", re.S)
 _VAR = re.compile(r"\$\{(\w+)\}|\$(\w+)|\$\(date[^)]*\)")
+MAX_STEPS = 100_000  # a script that never sleeps is cut here when its steps are counted
 
 
 class Context:
-    def __init__(self, env: dict[str, str], files: dict[str, str]) -> None:
+    """What a container command sees: its environment and mounted files. ``pod``
+    (namespace, name) and ``container`` say whose it is, when the caller knows."""
+
+    def __init__(self, env: dict[str, str], files: dict[str, str], *, pod: tuple[str, str] | None = None,
+                 container: str | None = None) -> None:
         self.env = env
         self.files = files
+        self.pod = pod
+        self.container = container
 
     def expand(self, text: str) -> str:
         def value(m: re.Match[str]) -> str:
@@ -28,6 +43,91 @@ class Context:
                 return timefmt.now().strftime("%a %b %d %H:%M:%S UTC %Y")
             return self.env.get(m.group(1) or m.group(2) or "", "")
         return _VAR.sub(value, text)
+
+    def shell(self) -> Shell:
+        """The container's shell: its own filesystem and network when the kubelet can tell
+        whose container this is, else one over the mounted files alone."""
+        from .exec_state import current
+
+        world = current()
+        if world is not None:
+            runner, container = _whose(world, self)
+            if runner is not None and container is not None:
+                return world.shell(runner, container, env=self.env)
+        root = Volume()
+        fs = FileSystem(root)
+        folders: dict[str, dict[str, str]] = {}
+        for path, text in self.files.items():
+            folder, _, name = path.rpartition("/")
+            folders.setdefault(folder or "/", {})[name] = text
+        for folder, entries in folders.items():
+            fs.mount(folder, ReadOnlyVolume(entries))
+        fs.mkdir("/tmp", force=True)
+        net = None
+        if world is not None:
+            runner, _ = _whose(world, self)
+            if runner is not None:
+                net = world.network.client(runner.namespace, runner.pod_ip)
+        return Shell(self.env, fs, net=net)
+
+
+def _whose(world: Any, ctx: Context) -> tuple[Any, str | None]:
+    runners = world.kubelet.runners()
+    if ctx.pod is not None:
+        found = [r for r in runners if (r.namespace, r.name) == ctx.pod]
+    else:
+        found = [r for r in runners if r.name == ctx.env.get("HOSTNAME")]
+    if len(found) != 1:
+        return None, None
+    runner = found[0]
+    names = [c.name for c in [*runner.inits, *runner.apps]]
+    container = ctx.container or (names[0] if len(names) == 1 else None)
+    return runner, container
+
+
+class Steps(list[Step]):
+    """Steps made as they are played: iterating runs the process up to its next step."""
+
+    def __init__(self, source: Iterator[Step]) -> None:
+        super().__init__()
+        self._source: Iterator[Step] | None = source
+
+    def __iter__(self) -> Iterator[Step]:
+        index = 0
+        while True:
+            if index < list.__len__(self):
+                yield list.__getitem__(self, index)
+                index += 1
+                continue
+            if self._source is None or index >= MAX_STEPS:
+                return
+            step = next(self._source, None)
+            if step is None:
+                self._source = None
+                return
+            self.append(step)
+
+    def _all(self) -> None:
+        for _ in self:
+            pass
+
+    def __len__(self) -> int:
+        self._all()
+        return list.__len__(self)
+
+    def __getitem__(self, index: Any) -> Any:
+        self._all()
+        return list.__getitem__(self, index)
+
+    def __eq__(self, other: object) -> bool:
+        self._all()
+        return list.__eq__(self, other)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        self._all()
+        return list.__repr__(self)
 
 
 def program_steps(argv: list[str], ctx: Context, *, python_image: bool) -> list[Step]:
@@ -37,112 +137,95 @@ def program_steps(argv: list[str], ctx: Context, *, python_image: bool) -> list[
         return [Exit(0)]
     head = argv[0]
     if head in SHELLS:
-        if len(argv) >= 3 and argv[1] in ("-c", "-ec", "-ce"):
-            return _script(argv[2], ctx)
+        if len(argv) >= 3 and re.fullmatch(r"-[a-z]*c[a-z]*", argv[1]):
+            return Steps(_script(argv[2], ctx))
         if len(argv) == 1:
             return [Exit(0)]
-        return [Log(f"{head}: can't open '{argv[1]}': No such file or directory"), Exit(2)]
+        if argv[1] not in ctx.files:
+            return [Log(f"{head}: can't open '{argv[1]}': No such file or directory"), Exit(2)]
+        return Steps(_script(ctx.files[argv[1]], ctx))
     if head in PYTHONS or (python_image and head.startswith("python")):
         return _python(argv[1:], ctx)
-    steps, code = _command(argv, ctx)
-    return [*steps, Exit(code)]
+
+    def run(sh: Shell) -> Proc:
+        return sh.command(argv, Input(""))
+    return Steps(_played(run, ctx))
 
 
-def _script(script: str, ctx: Context) -> list[Step]:
-    steps: list[Step] = []
-    code = 0
-    rest = script
-    while rest.strip():
-        loop = _LOOP.search(rest)
-        before = rest[: loop.start()] if loop else rest
-        for statement in _statements(before):
-            more, code = _statement(statement, ctx)
-            steps.extend(more)
-            if steps and isinstance(steps[-1], Exit):
-                return steps
-        if loop is None:
-            break
-        lines: list[str] = []
-        every = 0.0
-        for statement in _statements(loop.group("body")):
-            more, _ = _statement(statement, ctx)
-            lines.extend(s.line for s in more if isinstance(s, Log))
-            every += sum(s.seconds for s in more if isinstance(s, Sleep))
-            if any(isinstance(s, Exit) for s in more):
-                return [*steps, *(Log(line) for line in lines), *(s for s in more if isinstance(s, Exit))]
-        steps.append(Forever(tuple(lines), every or 1.0))
-        return steps
-    return [*steps, Exit(code)]
+def _played(make: Any, ctx: Context) -> Iterator[Step]:
+    sh = ctx.shell()
+    code, _ = yield from _steps(make(sh))
+    yield Exit(code)
 
 
-def _statements(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r";|\n|&&", text) if s.strip()]
-
-
-def _statement(statement: str, ctx: Context) -> tuple[list[Step], int]:
+def _script(script: str, ctx: Context) -> Iterator[Step]:
+    loop = _LOOP.search(script)
+    before = script[: loop.start()] if loop else script
+    sh = ctx.shell()
     try:
-        argv = shlex.split(ctx.expand(statement))
-    except ValueError:
-        return [Log("sh: syntax error: unterminated quoted string")], 2
-    if not argv:
-        return [], 0
-    return _command(argv, ctx)
+        seq = parse(before)
+    except (Incomplete, SyntaxError_) as exc:
+        yield Log(f"sh: syntax error: {exc or 'unexpected end of file'}")
+        yield Exit(2)
+        return
+    code, exited = yield from _steps(sh.execute(seq, Input("")))
+    if exited or loop is None:
+        yield Exit(code)
+        return
+    try:
+        body = parse(loop.group("body"))
+    except (Incomplete, SyntaxError_):
+        yield Exit(2)
+        return
+    collected = list(_steps_bounded(sh.execute(body, Input(""))))
+    lines = tuple(s.line for s in collected if isinstance(s, Log))
+    if any(isinstance(s, Exit) for s in collected):
+        yield from (Log(line) for line in lines)
+        yield next(s for s in collected if isinstance(s, Exit))
+        return
+    yield Forever(lines, sum(s.seconds for s in collected if isinstance(s, Sleep)) or 1.0)
 
 
-def _command(argv: list[str], ctx: Context) -> tuple[list[Step], int]:
-    name, args = argv[0], argv[1:]
-    base = name.rsplit("/", 1)[-1]
-    if base == "echo":
-        words = [a for a in args if a not in ("-n", "-e")]
-        return [Log(" ".join(words))], 0
-    if base == "printf":
-        text = args[0].replace("\\n", "\n") % tuple(args[1:]) if args else ""
-        return [Log(line) for line in text.rstrip("\n").split("\n")], 0
-    if base == "sleep":
-        seconds = _seconds(args[0] if args else "0")
-        if seconds is None:
-            return [Log(f"sleep: invalid number '{args[0]}'")], 1
-        return [Sleep(seconds)], 0
-    if base == "exit":
-        return [Exit(int(args[0]) if args and args[0].lstrip("-").isdigit() else 0)], 0
-    if base in ("true", ":"):
-        return [], 0
-    if base == "false":
-        return [], 1
-    if base == "date":
-        return [Log(timefmt.now().strftime("%a %b %d %H:%M:%S UTC %Y"))], 0
-    if base in ("env", "printenv"):
-        if args:
-            value = ctx.env.get(args[0])
-            return ([Log(value)], 0) if value is not None else ([], 1)
-        return [Log(f"{k}={v}") for k, v in sorted(ctx.env.items())], 0
-    if base == "cat":
-        steps: list[Step] = []
-        code = 0
-        for path in args:
-            if path in ctx.files:
-                steps.extend(Log(line) for line in ctx.files[path].rstrip("\n").split("\n"))
-            else:
-                steps.append(Log(f"cat: can't open '{path}': No such file or directory"))
-                code = 1
-        return steps, code
-    if base == "ls":
-        folder = (args[0] if args else "/").rstrip("/") + "/"
-        names = sorted({p[len(folder):].split("/")[0] for p in ctx.files if p.startswith(folder)})
-        if not names and args:
-            return [Log(f"ls: {args[0]}: No such file or directory")], 1
-        return [Log(n) for n in names], 0
-    if base in ("touch", "mkdir", "cd", "export", "set", "trap", "wait", "test", "["):
-        return [], 0
-    return [Log(f"sh: {name}: not found")], 127
+def _steps_bounded(proc: Proc) -> Iterator[Step]:
+    steps = _steps(proc)
+    try:
+        while True:
+            yield next(steps)
+    except StopIteration as stop:
+        code, exited = stop.value
+        if exited:
+            yield Exit(code)
 
 
-def _seconds(text: str) -> float | None:
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd]?)", text)
-    if m is None:
-        return None if text != "infinity" else 10.0**9
-    scale = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
-    return float(m.group(1)) * scale
+def _steps(proc: Proc) -> Any:
+    """Play ``proc`` as steps (output lines as Log, waits as Sleep); returns (code, exited)."""
+    pending = ""
+    reply: str | None = None
+    try:
+        event = next(proc)
+        while True:
+            reply = None
+            if isinstance(event, Out):
+                pending += event.text
+                *lines, pending = pending.split("\n")
+                for line in lines:
+                    yield Log(line)
+            elif isinstance(event, Wait):
+                if pending:
+                    yield Log(pending)
+                    pending = ""
+                yield Sleep(event.seconds)
+            elif isinstance(event, Read):
+                reply = None
+            event = proc.send(reply)
+    except StopIteration as stop:
+        if pending:
+            yield Log(pending)
+        return int(stop.value or 0), False
+    except ShellExit as done:
+        if pending:
+            yield Log(pending)
+        return done.code, True
 
 
 def _python(args: list[str], ctx: Context) -> list[Step]:

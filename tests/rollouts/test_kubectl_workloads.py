@@ -114,7 +114,9 @@ def test_missing_image_sticks_at_max_unavailable(kube: Kubectl) -> None:
 
 
 def test_logs(kube: Kubectl) -> None:
-    out = kube("logs", "deploy/web", "-n", NS)
+    kube("create", "deployment", "talk", "--image=nginx:1.25", "-n", NS)
+    kube("rollout", "status", "deploy/talk", "-n", NS, "--timeout=60s")
+    out = kube("logs", "deploy/talk", "-n", NS)
     assert "Configuration complete; ready for start up" in out
     crasher = {
         "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "crasher", "namespace": NS},

@@ -1,0 +1,1 @@
+"""Inside pods: exec, attach, the container shell, files, the pod network and NetworkPolicies."""
