@@ -63,7 +63,6 @@ class Target:
 class Streaming:
     def __init__(self, server: SandboxServer) -> None:
         self.server = server
-        exec_state.install(self.kubelet)
 
     def kubelet(self) -> Kubelet | None:
         return self.server.controllers.kubelet

@@ -3,14 +3,13 @@ lost on restart; emptyDir volumes shared by the pod's containers; ConfigMap, Sec
 and service-account files read-only; PersistentVolumeClaim volumes kept in the
 sandbox's SQLite file by claim uid), the pod network, and the shell built over them.
 
-One :class:`World` per kubelet; :func:`install` tells this module how to find the
-server's kubelet, so that container commands the pod runner plays reach it too.
+One :class:`World` per kubelet (:func:`world_of`); the pod runner hands it to the
+commands it plays, and exec sessions find it through the server's kubelet.
 """
 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..network import Network
@@ -189,14 +188,7 @@ class World:
         return Shell(env, fs, image=image, net=self.network.client(runner.namespace, runner.pod_ip), cwd=cwd)
 
 
-_finder: Callable[[], Kubelet | None] | None = None
 _worlds: dict[int, World] = {}
-
-
-def install(finder: Callable[[], Kubelet | None]) -> None:
-    """How to find the server's kubelet (set once by the server)."""
-    global _finder
-    _finder = finder
 
 
 def world_of(kubelet: Kubelet) -> World:
@@ -204,8 +196,3 @@ def world_of(kubelet: Kubelet) -> World:
     if found is None or found.kubelet is not kubelet:
         found = _worlds[id(kubelet)] = World(kubelet)
     return found
-
-
-def current() -> World | None:
-    kubelet = _finder() if _finder is not None else None
-    return world_of(kubelet) if kubelet is not None else None

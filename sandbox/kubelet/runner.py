@@ -12,7 +12,7 @@ from .. import objects, timefmt
 from ..errors import StatusError
 from ..registry import DeleteOptions, WriteOptions
 from ..validation_quantity import parse_quantity
-from . import catalog
+from . import catalog, exec_state
 from .catalog import Program, PullError
 from .config import ConfigError, environment, files
 from .containers import ContainerState
@@ -206,7 +206,8 @@ class PodRunner:
             try:
                 ctx = Context(environment(self.registry.store, self.pod() or {}, spec),
                               files(self.registry.store, self.pod() or {}, spec),
-                              pod=(self.namespace, self.name), container=state.name)
+                              pod=(self.namespace, self.name), container=state.name,
+                              world=exec_state.world_of(self.kubelet))
             except ConfigError as exc:
                 state.waiting("CreateContainerConfigError", str(exc))
                 self.event("Warning", "Failed", f"Error: {exc}", state.name, state.init)

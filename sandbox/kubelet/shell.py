@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import timefmt
 from .exec_io import Input, Out, Proc, Read, ShellExit, Wait
@@ -18,6 +18,9 @@ from .exec_parse import Incomplete, SyntaxError_, parse
 from .exec_shell import Shell
 from .fs import FileSystem, ReadOnlyVolume, Volume
 from .steps import Exit, Forever, Log, Sleep, Step
+
+if TYPE_CHECKING:
+    from .exec_state import World
 
 SHELLS = {"sh", "/bin/sh", "bash", "/bin/bash", "ash", "/bin/ash"}
 PYTHONS = {"python", "python3", "/usr/bin/python3", "/usr/local/bin/python", "/usr/local/bin/python3"}
@@ -28,14 +31,16 @@ MAX_STEPS = 100_000  # a script that never sleeps is cut here when its steps are
 
 class Context:
     """What a container command sees: its environment and mounted files. ``pod``
-    (namespace, name) and ``container`` say whose it is, when the caller knows."""
+    (namespace, name) and ``container`` say whose it is, and ``world`` (the kubelet's
+    filesystems and network) what it reaches, when the caller knows."""
 
     def __init__(self, env: dict[str, str], files: dict[str, str], *, pod: tuple[str, str] | None = None,
-                 container: str | None = None) -> None:
+                 container: str | None = None, world: World | None = None) -> None:
         self.env = env
         self.files = files
         self.pod = pod
         self.container = container
+        self.world = world
 
     def expand(self, text: str) -> str:
         def value(m: re.Match[str]) -> str:
@@ -47,9 +52,7 @@ class Context:
     def shell(self) -> Shell:
         """The container's shell: its own filesystem and network when the kubelet can tell
         whose container this is, else one over the mounted files alone."""
-        from .exec_state import current
-
-        world = current()
+        world = self.world
         if world is not None:
             runner, container = _whose(world, self)
             if runner is not None and container is not None:
@@ -71,12 +74,8 @@ class Context:
         return Shell(self.env, fs, net=net)
 
 
-def _whose(world: Any, ctx: Context) -> tuple[Any, str | None]:
-    runners = world.kubelet.runners()
-    if ctx.pod is not None:
-        found = [r for r in runners if (r.namespace, r.name) == ctx.pod]
-    else:
-        found = [r for r in runners if r.name == ctx.env.get("HOSTNAME")]
+def _whose(world: World, ctx: Context) -> tuple[Any, str | None]:
+    found = [r for r in world.kubelet.runners() if (r.namespace, r.name) == ctx.pod]
     if len(found) != 1:
         return None, None
     runner = found[0]
