@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
                              help="simulated nodes (default 1, shaped like the seed's Minikube)")
             cmd.add_argument("--speed", type=float, default=DEFAULT_SPEED,
                              help=f"simulated seconds per wall-clock second (default {DEFAULT_SPEED:g})")
+            cmd.add_argument("--max-pods", type=int, default=110,
+                             help="pods each node takes, as the kubelet's maxPods (default 110)")
             cmd.add_argument("--no-controllers", action="store_true",
                              help="the API server alone: no controllers, scheduler or kubelets")
         if name == "up":
@@ -60,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("up", "serve"):
         if args.speed <= 0:
             parser.error("--speed must be positive")
-        options = ClusterOptions(controllers=not args.no_controllers, nodes=args.nodes, speed=args.speed)
+        if args.max_pods < 1:
+            parser.error("--max-pods must be at least 1")
+        options = ClusterOptions(controllers=not args.no_controllers, nodes=args.nodes, speed=args.speed,
+                                 max_pods=args.max_pods)
     try:
         if args.command == "fault":
             return _fault(state, args.kind, args.target, args.namespace, parser)

@@ -197,7 +197,7 @@ def down(state: Path, timeout: float = 10.0) -> bool:
 
 def option_args(options: ClusterOptions) -> list[str]:
     """``options`` as ``python -m sandbox serve`` flags."""
-    args = ["--nodes", str(options.nodes), "--speed", str(options.speed)]
+    args = ["--nodes", str(options.nodes), "--speed", str(options.speed), "--max-pods", str(options.max_pods)]
     return [*args, "--no-controllers"] if not options.controllers else args
 
 

@@ -407,9 +407,7 @@ class Registry:
     # --- deletion machinery --------------------------------------------------------
 
     def _dependents(self, uid: str) -> builtins.list[tuple[str, Obj]]:
-        if not uid:
-            return []
-        return [(s, o) for s, o in self.store.all_objects() if uid in objects.owner_uids(o)]
+        return self.store.dependents(uid) if uid else []
 
     def _after_delete(self, res: ResourceType, gone: Obj, propagation: str) -> None:
         if res.plural == "pods" and not res.group:

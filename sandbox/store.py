@@ -68,6 +68,7 @@ class Store:
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
         self._objects: dict[str, dict[Key, Obj]] = {}
         self._by_uid: dict[str, tuple[str, Key]] = {}
+        self._owned: dict[str, set[tuple[str, Key]]] = {}  # owner uid -> its dependents
         for storage, namespace, name, body in self._db.execute(
             "SELECT storage, namespace, name, body FROM objects"
         ):
@@ -156,7 +157,7 @@ class Store:
                 items.pop(key, None)
             else:
                 items[key] = orjson.loads(row[0])
-                self._index_uid(change.storage, key, items[key])
+        self._reindex()
         row = self._db.execute("SELECT v FROM meta WHERE k = 'rv'").fetchone()
         self.rv = int(row[0]) if row else 0
         self._pending = []
@@ -170,6 +171,8 @@ class Store:
             namespace = meta.get("namespace", "")
             key = (namespace, meta["name"])
             prev = self._objects.get(storage, {}).get(key)
+            if prev is not None:
+                self._unindex_owners(storage, key, prev)
             self._db.execute(
                 "INSERT OR REPLACE INTO objects (storage, namespace, name, rv, body)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -194,14 +197,45 @@ class Store:
             )
             self._objects.get(storage, {}).pop((namespace, meta["name"]), None)
             self._by_uid.pop(meta.get("uid", ""), None)
+            self._unindex_owners(storage, (namespace, meta["name"]), obj)
             gone = {**obj, "metadata": {**meta, "resourceVersion": str(self.rv)}}
             self._pending.append(Change(self.rv, "DELETED", storage, namespace, gone, obj))
         return gone
 
     def _index_uid(self, storage: str, key: Key, obj: Obj) -> None:
-        uid = obj.get("metadata", {}).get("uid")
+        meta = obj.get("metadata", {})
+        uid = meta.get("uid")
         if uid:
             self._by_uid[uid] = (storage, key)
+        for ref in meta.get("ownerReferences") or []:
+            self._owned.setdefault(str(ref.get("uid")), set()).add((storage, key))
+
+    def _unindex_owners(self, storage: str, key: Key, obj: Obj) -> None:
+        for ref in obj.get("metadata", {}).get("ownerReferences") or []:
+            dependents = self._owned.get(str(ref.get("uid")))
+            if dependents is not None:
+                dependents.discard((storage, key))
+                if not dependents:
+                    del self._owned[str(ref.get("uid"))]
+
+    def _reindex(self) -> None:
+        self._by_uid.clear()
+        self._owned.clear()
+        for storage, items in self._objects.items():
+            for key, obj in items.items():
+                self._index_uid(storage, key, obj)
+
+    def dependents(self, uid: str, storage: str | None = None) -> builtins.list[tuple[str, Obj]]:
+        """The objects whose ownerReferences name ``uid`` (of one storage when given)."""
+        found = []
+        for where, key in self._owned.get(uid, ()):
+            if storage is not None and where != storage:
+                continue
+            obj = self._objects.get(where, {}).get(key)
+            if obj is not None:
+                found.append((where, obj))
+        found.sort(key=lambda pair: (pair[0], pair[1]["metadata"].get("namespace", ""), pair[1]["metadata"]["name"]))
+        return found
 
     # --- watches ---------------------------------------------------------------
 

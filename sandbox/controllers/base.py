@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -27,6 +28,9 @@ class Controller:
     watches: tuple[str, ...] = ()
     primary: str = ""
     resync: float = 0.0
+    # Wall seconds between two reconciles of one key: a burst of changes (a thousand pods
+    # starting) becomes a few reconciles, as a rate-limited work queue makes it.
+    min_interval: float = 0.0
 
     def __init__(self, registry: Registry, clock: Clock) -> None:
         self.registry = registry
@@ -34,6 +38,7 @@ class Controller:
         self.clock = clock
         self._queue: asyncio.Queue[Key] = asyncio.Queue()
         self._queued: set[Key] = set()
+        self._reconciled_at: dict[Key, float] = {}
 
     def keys_for(self, change: Change) -> Iterable[Key]:
         """The primary objects a change concerns; by default the changed object itself."""
@@ -62,6 +67,16 @@ class Controller:
             while True:
                 key = await self._queue.get()
                 self._queued.discard(key)
+                if self.min_interval:
+                    now = time.monotonic()
+                    wait = self._reconciled_at.get(key, 0.0) + self.min_interval - now
+                    if wait > 0:
+                        self._queued.add(key)
+                        asyncio.get_running_loop().call_later(wait, self._queue.put_nowait, key)
+                        continue
+                    self._reconciled_at[key] = now
+                    if len(self._reconciled_at) > 10_000:
+                        self._reconciled_at = {k: t for k, t in self._reconciled_at.items() if now - t < self.min_interval}
                 try:
                     self.reconcile(*key)
                 except StatusError as exc:

@@ -60,14 +60,16 @@ def _revision(rs: Obj) -> int:
         return 0
 
 
-def _condition(kind: str, status: bool, reason: str, message: str, old: list[Obj]) -> Obj:
+def _condition(kind: str, status: bool, reason: str, message: str, old: list[Obj], *,
+               touched: bool = False) -> Obj:
+    """A condition; ``touched``: it is updated now even if nothing about it changed."""
     now = timefmt.rfc3339()
     prior = next((c for c in old if c.get("type") == kind), None)
     text = "True" if status else "False"
     same = prior is not None and prior.get("status") == text
     return {"type": kind, "status": text,
             "lastUpdateTime": prior.get("lastUpdateTime", now) if same and prior and
-            prior.get("reason") == reason else now,
+            prior.get("reason") == reason and not touched else now,
             "lastTransitionTime": prior.get("lastTransitionTime", now) if same and prior else now,
             "reason": reason, "message": message}
 
@@ -75,6 +77,7 @@ def _condition(kind: str, status: bool, reason: str, message: str, old: list[Obj
 class DeploymentController(Controller):
     watches = ("deployments.apps", "replicasets.apps")
     primary = "deployments.apps"
+    min_interval = 0.2
     resync = 30.0  # the progress deadline
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -96,7 +99,7 @@ class DeploymentController(Controller):
         if deploy is None or deploy["metadata"].get("deletionTimestamp"):
             return
         spec = deploy.get("spec") or {}
-        all_rs = owned(self.store.list("replicasets.apps", namespace), deploy)
+        all_rs = owned([rs for _, rs in self.store.dependents(deploy["metadata"]["uid"], "replicasets.apps")], deploy)
         template = spec.get("template") or {}
         new = next((rs for rs in all_rs if _without_hash((rs.get("spec") or {}).get("template") or {})
                     == _without_hash(template)), None)
@@ -311,7 +314,10 @@ class DeploymentController(Controller):
             if prior and prior.get("reason") == "NewReplicaSetCreated" and not note and \
                     status.get("updatedReplicas", 0) == 0:
                 reason, message = prior["reason"], prior["message"]
-            progressing = _condition("Progressing", True, reason, message, old_conditions)
+            before = current.get("status") or {}
+            moved = any(int(status.get(k, 0)) > int(before.get(k, 0))
+                        for k in ("updatedReplicas", "readyReplicas", "availableReplicas"))
+            progressing = _condition("Progressing", True, reason, message, old_conditions, touched=moved)
             deadline = int(spec.get("progressDeadlineSeconds", 600))
             since = timefmt.parse(progressing.get("lastUpdateTime"))
             if since is not None and (timefmt.now() - since).total_seconds() * self.clock.speed > deadline:

@@ -28,6 +28,7 @@ def _rank(pod: Obj) -> tuple[int, int, str]:
 class ReplicaSetController(Controller):
     watches = ("replicasets.apps", "pods")
     primary = "replicasets.apps"
+    min_interval = 0.2
     resync = 5.0  # pods become available minReadySeconds after they are ready
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -48,7 +49,8 @@ class ReplicaSetController(Controller):
         rs = self.store.get("replicasets.apps", namespace, name)
         if rs is None or rs["metadata"].get("deletionTimestamp"):
             return
-        pods = [p for p in owned(self.store.list("pods", namespace), rs) if is_active(p)]
+        mine = [pod for _, pod in self.store.dependents(rs["metadata"]["uid"], "pods")]
+        pods = [p for p in owned(mine, rs) if is_active(p)]
         want = int((rs.get("spec") or {}).get("replicas", 1))
         if len(pods) < want:
             for _ in range(want - len(pods)):

@@ -4,6 +4,7 @@ as kube-scheduler words it."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -80,6 +81,12 @@ def _affinity_matches(pod: Obj, node: Obj) -> bool:
     return any(term_matches(t) for t in required.get("nodeSelectorTerms") or [])
 
 
+@dataclass
+class Usage:
+    pods: int = 0
+    requests: dict[str, Fraction] = field(default_factory=dict)
+
+
 class Scheduler(Controller):
     watches = ("pods", "nodes")
     primary = "pods"
@@ -88,12 +95,37 @@ class Scheduler(Controller):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.events = Recorder(self.registry)
+        # What is placed where, kept up to date from pod changes: uid -> (node, requests).
+        self._placed: dict[str, tuple[str, dict[str, Fraction]]] = {}
+        self._usage: dict[str, Usage] = {}
+        for pod in self.store.list("pods"):
+            self._track(pod)
 
     def keys_for(self, change: Change) -> list[Key]:
         if change.storage == "nodes":  # a node appeared or changed: try the pending pods again
             return [(p["metadata"].get("namespace", ""), p["metadata"]["name"])
                     for p in self.store.list("pods") if not (p.get("spec") or {}).get("nodeName")]
+        self._track(change.obj, gone=change.type == "DELETED")
         return list(super().keys_for(change))
+
+    def _track(self, pod: Obj, *, gone: bool = False) -> None:
+        """Account for a pod's place and requests (finished or deleted pods free theirs)."""
+        uid = str(pod["metadata"].get("uid", ""))
+        old = self._placed.pop(uid, None)
+        if old is not None:
+            entry = self._usage[old[0]]
+            entry.pods -= 1
+            for resource, amount in old[1].items():
+                entry.requests[resource] -= amount
+        node = (pod.get("spec") or {}).get("nodeName")
+        if gone or not node or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            return
+        requests = old[1] if old is not None and old[0] == node else requests_of(pod)
+        self._placed[uid] = (node, requests)
+        entry = self._usage.setdefault(node, Usage())
+        entry.pods += 1
+        for resource, amount in requests.items():
+            entry.requests[resource] = entry.requests.get(resource, Fraction(0)) + amount
 
     def reconcile(self, namespace: str, name: str) -> None:
         pod = self.store.get("pods", namespace, name)
@@ -107,14 +139,14 @@ class Scheduler(Controller):
         nodes = self.store.list("nodes")
         reasons: Counter[str] = Counter()
         for node in nodes:
-            why = self._unfit(pod, node)
+            why = self._unfit(pod, node, self._usage.get(node["metadata"]["name"], Usage()))
             if why is None:
                 self._bind(pod, node)
                 return
             reasons[why] += 1
         self._unschedulable(pod, len(nodes), reasons)
 
-    def _unfit(self, pod: Obj, node: Obj) -> str | None:
+    def _unfit(self, pod: Obj, node: Obj, usage: Usage) -> str | None:
         node_spec = node.get("spec") or {}
         labels = node["metadata"].get("labels") or {}
         if node_spec.get("unschedulable"):
@@ -127,22 +159,19 @@ class Scheduler(Controller):
         if any(labels.get(k) != v for k, v in selector.items()) or not _affinity_matches(pod, node):
             return "node(s) didn't match Pod's node affinity/selector"
         allocatable = (node.get("status") or {}).get("allocatable") or {}
-        on_node = [p for p in self.store.list("pods")
-                   if (p.get("spec") or {}).get("nodeName") == node["metadata"]["name"]
-                   and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
-        if len(on_node) + 1 > int(parse_quantity(allocatable.get("pods", "110")) or 110):
+        if usage.pods + 1 > int(parse_quantity(allocatable.get("pods", "110")) or 110):
             return "Too many pods"
         wanted = requests_of(pod)
         for resource in ("cpu", "memory"):
-            used = sum((requests_of(p).get(resource, Fraction(0)) for p in on_node), Fraction(0))
             limit = parse_quantity(allocatable.get(resource, "0")) or Fraction(0)
-            if used + wanted.get(resource, Fraction(0)) > limit:
+            if usage.requests.get(resource, Fraction(0)) + wanted.get(resource, Fraction(0)) > limit:
                 return f"Insufficient {resource}"
         return None
 
     def _bind(self, pod: Obj, node: Obj) -> None:
         node_name = node["metadata"]["name"]
         bound = self.registry.bind(pod["metadata"].get("namespace", ""), pod["metadata"]["name"], node_name)
+        self._track(bound)  # before the next pod is placed, not when the change comes round
         self.events.record(bound, "Normal", "Scheduled",
                            f"Successfully assigned {pod['metadata'].get('namespace')}/{pod['metadata']['name']}"
                            f" to {node_name}", SCHEDULER)

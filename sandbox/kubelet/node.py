@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import itertools
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +40,15 @@ def node_names(count: int) -> list[str]:
     return ["minikube", *(f"minikube-m{n:02d}" for n in range(2, count + 1))]
 
 
+POD_NETWORK = ipaddress.IPv4Network("10.244.0.0/16")
+
+
+def pod_cidr(index: int, max_pods: int) -> ipaddress.IPv4Network:
+    """The node's pod range: a /24 as minikube gives, wider when it takes more pods."""
+    prefix = min(24, 32 - math.ceil(math.log2(2 * max_pods + 2)))
+    return next(itertools.islice(POD_NETWORK.subnets(new_prefix=prefix), index, None))
+
+
 def node_object(name: str, index: int, shape: NodeShape) -> Obj:
     ip = f"192.168.49.{index + 2}"
     labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64",
@@ -61,7 +72,8 @@ def node_object(name: str, index: int, shape: NodeShape) -> Obj:
         "metadata": {"name": name, "labels": labels,
                      "annotations": {"node.alpha.kubernetes.io/ttl": "0",
                                      "volumes.kubernetes.io/controller-managed-attach-detach": "true"}},
-        "spec": {"podCIDR": f"10.244.{index}.0/24", "podCIDRs": [f"10.244.{index}.0/24"]},
+        "spec": {"podCIDR": str(pod_cidr(index, int(shape.pods))),
+                 "podCIDRs": [str(pod_cidr(index, int(shape.pods)))]},
         "status": {
             "capacity": resources, "allocatable": resources, "conditions": conditions,
             "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
@@ -92,6 +104,7 @@ class Kubelet:
         self._runners: dict[str, tuple[PodRunner, asyncio.Task[None]]] = {}
         self._images: dict[str, set[str]] = {}
         self._next_ip: dict[str, int] = {}
+        self._ips: set[str] = set()  # the addresses of the pods running here
 
     def register(self) -> None:
         for index, name in enumerate(self.names):
@@ -131,13 +144,12 @@ class Kubelet:
 
     def _pod_ip(self, node: str) -> str:
         """The next free address of the node's pod range, after the last one given."""
-        index = self.names.index(node)
-        used = {(p.get("status") or {}).get("podIP") for p in self.registry.store.list("pods")}
-        used |= {r.pod_ip for r in self.runners()}
-        network = ipaddress.ip_network(f"10.244.{index}.0/24")
+        network = pod_cidr(self.names.index(node), int(self.shape.pods))
+        size = network.num_addresses - 3  # not the network, .1 (the node's bridge) or broadcast
+        used = self._ips
         last = self._next_ip.get(node, 1)
-        for step in range(1, 254):
-            host = (last + step - 2) % 253 + 2  # 2..254
+        for step in range(1, size + 1):
+            host = (last + step - 2) % size + 2
             candidate = str(network.network_address + host)
             if candidate not in used:
                 self._next_ip[node] = host
@@ -199,6 +211,7 @@ class Kubelet:
             return
         runner = PodRunner(self, pod, (pod.get("status") or {}).get("podIP") or self._pod_ip(node))
         self._runners[uid] = (runner, asyncio.get_running_loop().create_task(runner.run()))
+        self._ips.add(runner.pod_ip)
 
     async def _remove(self, pod: Obj) -> None:
         from ..registry import DeleteOptions
@@ -215,3 +228,4 @@ class Kubelet:
         known = self._runners.pop(uid, None)
         if known is not None:
             known[1].cancel()
+            self._ips.discard(known[0].pod_ip)
