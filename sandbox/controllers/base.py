@@ -76,7 +76,8 @@ class Controller:
                         continue
                     self._reconciled_at[key] = now
                     if len(self._reconciled_at) > 10_000:
-                        self._reconciled_at = {k: t for k, t in self._reconciled_at.items() if now - t < self.min_interval}
+                        recent = self._reconciled_at.items()
+                        self._reconciled_at = {k: t for k, t in recent if now - t < self.min_interval}
                 try:
                     self.reconcile(*key)
                 except StatusError as exc:
