@@ -200,6 +200,14 @@ def _endpoints(o: Obj) -> str:
     return shown + (f" + {len(addrs) - 3} more..." if len(addrs) > 3 else "")
 
 
+def _slice_endpoints(o: Obj) -> str:
+    addresses = [a for e in o.get("endpoints") or [] for a in e.get("addresses") or []]
+    if not addresses:
+        return "<unset>"
+    shown = ",".join(addresses[:3])
+    return shown + (f" + {len(addresses) - 3} more..." if len(addresses) > 3 else "")
+
+
 INGRESS_COLUMNS: list[Column] = [
     NAME,
     ("Class", "string", 0, lambda o: _spec(o).get("ingressClassName") or "<none>"),
@@ -399,6 +407,13 @@ COLUMNS: dict[str, list[Column]] = {
     "cronjobs.batch": CRONJOB_COLUMNS,
     "services": SERVICE_COLUMNS,
     "endpoints": [NAME, ("Endpoints", "string", 0, _endpoints), AGE],
+    "endpointslices.discovery.k8s.io": [
+        NAME,
+        ("AddressType", "string", 0, lambda o: o.get("addressType", "")),
+        ("Ports", "string", 0, lambda o: ",".join(str(p.get("port")) for p in o.get("ports") or []) or "<unset>"),
+        ("Endpoints", "string", 0, lambda o: _slice_endpoints(o)),
+        AGE,
+    ],
     "ingresses.networking.k8s.io": INGRESS_COLUMNS,
     "networkpolicies.networking.k8s.io": [
         NAME, ("Pod-Selector", "string", 0,

@@ -111,6 +111,7 @@ RESOURCES: tuple[ResourceType, ...] = (
        short=("hpa",), cats=ALL, sub=("status",), storage="horizontalpodautoscalers.autoscaling"),
     _r("autoscaling", "v1", "horizontalpodautoscalers", "HorizontalPodAutoscaler",
        short=("hpa",), cats=ALL, sub=("status",), storage="horizontalpodautoscalers.autoscaling"),
+    _r("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
     _r("networking.k8s.io", "v1", "ingresses", "Ingress", short=("ing",), sub=("status",)),
     _r("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy", short=("netpol",)),
     _r("rbac.authorization.k8s.io", "v1", "roles", "Role"),

@@ -4,17 +4,21 @@ pods it selects, ready ones under ``addresses`` and the others under
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 from typing import Any
 
 from .. import objects
 from ..errors import StatusError
-from ..registry import WriteOptions
+from ..registry import DeleteOptions, WriteOptions
 from ..store import Change
 from .base import Controller, Key
-from .kinds import ENDPOINTS
-from .ownership import is_ready
+from .kinds import ENDPOINT_SLICES, ENDPOINTS
+from .ownership import controller_ref, is_ready
 
 Obj = dict[str, Any]
+MANAGED_BY = "endpointslice-controller.k8s.io"
+ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 
 def _target(port: Obj, pod: Obj) -> int | None:
@@ -31,6 +35,7 @@ def _target(port: Obj, pod: Obj) -> int | None:
 class EndpointsController(Controller):
     watches = ("services", "pods")
     primary = "services"
+    min_interval = 0.2
 
     def keys_for(self, change: Change) -> list[Key]:
         if change.storage == "pods":
@@ -45,8 +50,11 @@ class EndpointsController(Controller):
 
     def reconcile(self, namespace: str, name: str) -> None:
         svc = self.store.get("services", namespace, name)
-        if svc is None:
-            return  # the Endpoints go with the Service (they share its name, not an owner)
+        if svc is None:  # the Endpoints go with the Service (they share its name, not an owner)
+            if self.store.get("endpoints", namespace, name) is not None:
+                with contextlib.suppress(StatusError):
+                    self.registry.delete(ENDPOINTS, namespace, name, DeleteOptions())
+            return
         spec = svc.get("spec") or {}
         selector = spec.get("selector") or {}
         if not selector:
@@ -96,5 +104,62 @@ class EndpointsController(Controller):
                 updated["metadata"].pop("labels")
             if updated != current:
                 self.registry.update(ENDPOINTS, namespace, name, updated, WriteOptions())
+        except StatusError:
+            return  # the namespace is terminating
+        self._slices(svc, pods)
+
+    def _slices(self, svc: Obj, pods: list[Obj]) -> None:
+        """EndpointSlices beside the Endpoints: one per set of target ports, owned by the
+        Service, named ``<service>-<hash>``, as the EndpointSlice controller keeps them."""
+        namespace, name = svc["metadata"]["namespace"], svc["metadata"]["name"]
+        groups: dict[str, tuple[list[Obj], list[Obj]]] = {}
+        for pod in pods:
+            ports = []
+            for port in (svc.get("spec") or {}).get("ports") or []:
+                target = _target(port, pod)
+                if target is not None:
+                    ports.append({"name": port.get("name", ""), "port": target,
+                                  "protocol": port.get("protocol", "TCP")})
+            if not ports:
+                continue
+            ready = is_ready(pod)
+            endpoint = {"addresses": [pod["status"]["podIP"]],
+                        "conditions": {"ready": ready, "serving": ready, "terminating": False},
+                        "nodeName": pod["spec"].get("nodeName", ""),
+                        "targetRef": {"kind": "Pod", "namespace": namespace, "name": pod["metadata"]["name"],
+                                      "uid": pod["metadata"]["uid"]}}
+            key = repr(sorted((p["name"], p["port"]) for p in ports))
+            groups.setdefault(key, (ports, []))[1].append(endpoint)
+        if not groups:
+            groups[""] = ([], [])  # a Service whose pods are all gone keeps an empty slice
+        wanted: dict[str, Obj] = {}
+        for key, (ports, endpoints) in groups.items():
+            digest = hashlib.sha256(f"{svc['metadata']['uid']}{key}".encode()).hexdigest()
+            slice_name = f"{name}-{''.join(ALPHABET[int(c, 16) % len(ALPHABET)] for c in digest[:5])}"
+            wanted[slice_name] = {
+                "metadata": {"name": slice_name, "namespace": namespace,
+                             "labels": {"kubernetes.io/service-name": name,
+                                        "endpointslice.kubernetes.io/managed-by": MANAGED_BY},
+                             "ownerReferences": [controller_ref(svc)]},
+                "addressType": "IPv4", "ports": ports or None,
+                "endpoints": sorted(endpoints, key=lambda e: e["addresses"][0]) or None,
+            }
+        existing = {s["metadata"]["name"]: s for _, s in self.store.dependents(svc["metadata"]["uid"],
+                                                                               ENDPOINT_SLICES.storage_key)}
+        try:
+            for slice_name, body in wanted.items():
+                body = {k: v for k, v in body.items() if v is not None}
+                current = existing.pop(slice_name, None)
+                if current is None:
+                    self.registry.create(ENDPOINT_SLICES, namespace, body, WriteOptions())
+                    continue
+                updated = objects.copy(current)
+                for field in ("ports", "endpoints"):
+                    updated.pop(field, None)
+                updated.update({k: v for k, v in body.items() if k != "metadata"})
+                if updated != current:
+                    self.registry.update(ENDPOINT_SLICES, namespace, slice_name, updated, WriteOptions())
+            for slice_name in existing:
+                self.registry.delete(ENDPOINT_SLICES, namespace, slice_name, DeleteOptions())
         except StatusError:
             pass  # the namespace is terminating

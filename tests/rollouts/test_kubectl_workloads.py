@@ -156,3 +156,24 @@ def _follow_for(kube: Kubectl, seconds: float) -> str:
 def test_delete_deployment_removes_replicasets_and_pods(kube: Kubectl) -> None:
     kube("delete", "deploy", "broken", "-n", NS)
     wait_for(lambda: not kube("get", "rs,pods", "-l", "app=broken", "-n", NS, "-o", "name").strip(), 30)
+
+
+def test_service_endpoints_and_slices(kube: Kubectl) -> None:
+    kube("create", "deployment", "echo", "--image=httpd:2.4", "--replicas=2", "-n", NS)
+    kube("expose", "deployment", "echo", "--port=80", "-n", NS)
+    kube("rollout", "status", "deploy/echo", "-n", NS, "--timeout=60s")
+
+    def addresses() -> list[str]:
+        return kube("get", "endpoints", "echo", "-n", NS, "-o", "jsonpath={.subsets[*].addresses[*].ip}").split()
+    wait_for(lambda: len(addresses()) == 2, 30)
+    slices = kube.json("get", "endpointslices", "-l", "kubernetes.io/service-name=echo", "-n", NS)["items"]
+    assert len(slices) == 1
+    assert sorted(a for e in slices[0]["endpoints"] for a in e["addresses"]) == sorted(addresses())
+    assert slices[0]["ports"][0]["port"] == 80
+    table = kube("get", "endpointslices", "-n", NS)
+    assert re.search(r"echo-\w{5}\s+IPv4\s+80\s+10\.244", table)
+    kube("delete", "service", "echo", "-n", NS)
+    wait_for(lambda: not kube("get", "endpoints,endpointslices", "-n", NS, "-o", "name",
+                              "--field-selector", "metadata.name=echo").strip() and
+             not kube("get", "endpointslices", "-l", "kubernetes.io/service-name=echo", "-n", NS,
+                      "-o", "name").strip(), 30)
