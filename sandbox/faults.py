@@ -168,8 +168,9 @@ class FaultBook:
         current = self.registry.get(res, namespace, name)
         updated = objects.copy(current)
         containers = updated["spec"]["template"]["spec"]["containers"]
-        undo: Obj = {"containers": {c["name"]: {"image": c.get("image"), "resources": c.get("resources", {})}
-                                    for c in containers}}
+        undo: Obj = objects.copy({"containers": {c["name"]: {"image": c.get("image"),
+                                                            "resources": c.get("resources", {})}
+                                                 for c in containers}})
         for c in containers:
             if kind == "image-pull":
                 repo = c.get("image", "").rsplit(":", 1)[0] if ":" in c.get("image", "").rsplit("/", 1)[-1] \

@@ -180,16 +180,28 @@ class ResourceHandler:
         statuses = {s.get("name"): s for s in ((pod.get("status") or {}).get("containerStatuses") or [])
                     + ((pod.get("status") or {}).get("initContainerStatuses") or [])}
         status = statuses.get(container) or {}
-        if previous and not (status.get("lastState") or {}).get("terminated"):
-            raise BadRequest(f'previous terminated container "{container}" in pod "{route.name}" '
-                             f"not found")
         state = status.get("state") or {"waiting": {"reason": "ContainerCreating"}}
-        if not previous and "waiting" in state and status.get("restartCount", 0) == 0:
-            reason = state["waiting"].get("reason") or "ContainerCreating"
-            raise BadRequest(f'container "{container}" in pod "{route.name}" is waiting to start: '
-                             f"{reason}")
+        last = (status.get("lastState") or {}).get("terminated")
+        # Which instance, as the kubelet picks it: a running (or finished) container is the
+        # current one; a container waiting to restart shows its last terminated instance,
+        # with or without `previous` (its log has not moved to the previous slot yet).
+        if previous:
+            if not last:
+                raise BadRequest(f'previous terminated container "{container}" in pod "{route.name}" '
+                                 f"not found")
+            slot_previous = "waiting" not in state
+        elif "waiting" in state:
+            if not last:
+                reason = state["waiting"].get("reason") or "ContainerCreating"
+                detail = {"ErrImagePull": "image can't be pulled",
+                          "ImagePullBackOff": "trying and failing to pull image"}.get(reason, reason)
+                raise BadRequest(f'container "{container}" in pod "{route.name}" is waiting to start: '
+                                 f"{detail}")
+            slot_previous = False
+        else:
+            slot_previous = False
         query = LogQuery(
-            container=container, previous=previous,
+            container=container, previous=slot_previous,
             tail_lines=_int(q.get("tailLines")), since_seconds=_int(q.get("sinceSeconds")),
             timestamps=bodies.flag(q.get("timestamps")), limit_bytes=_int(q.get("limitBytes")),
         )

@@ -304,19 +304,21 @@ class DeploymentController(Controller):
         complete = newest is not None and updated == replicas and available >= replicas and \
             total(every, "replicas") == updated
         prior = next((c for c in old_conditions if c.get("type") == "Progressing"), None)
+        before = current.get("status") or {}
+        # progress: more pods updated, ready or available, or a new template to roll out
+        moved = any(int(status.get(k, 0)) > int(before.get(k, 0))
+                    for k in ("updatedReplicas", "readyReplicas", "availableReplicas")) or \
+            before.get("observedGeneration") != status.get("observedGeneration")
         if complete:
             progressing = _condition("Progressing", True, "NewReplicaSetAvailable",
                                      f'ReplicaSet "{rs_name}" has successfully progressed.', old_conditions)
-        elif prior and prior.get("reason") == "ProgressDeadlineExceeded" and not note:
+        elif prior and prior.get("reason") == "ProgressDeadlineExceeded" and not note and not moved:
             progressing = prior
         else:
             reason, message = note or ("ReplicaSetUpdated", f'ReplicaSet "{rs_name}" is progressing.')
             if prior and prior.get("reason") == "NewReplicaSetCreated" and not note and \
                     status.get("updatedReplicas", 0) == 0:
                 reason, message = prior["reason"], prior["message"]
-            before = current.get("status") or {}
-            moved = any(int(status.get(k, 0)) > int(before.get(k, 0))
-                        for k in ("updatedReplicas", "readyReplicas", "availableReplicas"))
             progressing = _condition("Progressing", True, reason, message, old_conditions, touched=moved)
             deadline = int(spec.get("progressDeadlineSeconds", 600))
             since = timefmt.parse(progressing.get("lastUpdateTime"))

@@ -50,6 +50,7 @@ class PodRunner:
         self.stopping = False
         self.programs: dict[str, Program] = {}  # container name -> the program it runs now
         self._kills: dict[str, asyncio.Event] = {}  # container name -> set to kill it
+        self._contexts: dict[str, tuple[Context, Program]] = {}  # container name -> what it runs with
 
     # --- the pod ----------------------------------------------------------------
 
@@ -138,6 +139,16 @@ class PodRunner:
             return "Running"
         return "Pending"
 
+    def _hook(self, state: ContainerState, spec: Obj, which: str) -> str | None:
+        """Run a container's postStart or preStop handler; why it failed, or None."""
+        handler = (spec.get("lifecycle") or {}).get(which)
+        known = self._contexts.get(state.name)
+        if not handler or known is None or "sleep" in handler:
+            return None
+        ctx, program = known
+        outcome = check(handler, spec, program, True, self.pod_ip, ctx)
+        return None if outcome.ok else outcome.message
+
     def serving(self, port: int) -> tuple[ContainerState, Program] | None:
         """The container whose program answers on ``port`` of this pod's IP, if one does now."""
         for state in [*self.inits, *self.apps]:
@@ -183,6 +194,13 @@ class PodRunner:
         for state in [*self.apps, *self.inits]:
             if state.started:
                 self.event("Normal", "Killing", f"Stopping container {state.name}", state.name, state.init)
+                failed = self._hook(state, self.spec_of(state), "preStop")
+                if failed is not None:
+                    self.event("Warning", "FailedPreStopHook", f"PreStopHook failed: {failed}", state.name,
+                               state.init)
+                pause = (((self.spec_of(state).get("lifecycle") or {}).get("preStop") or {}).get("sleep") or {})
+                if pause.get("seconds"):
+                    await self.clock.sleep(min(float(pause["seconds"]), grace))
         for task in self._tasks:
             task.cancel()
         await self.clock.sleep(min(grace, 1.0))
@@ -220,7 +238,15 @@ class PodRunner:
             if not _has_readiness(spec) and (not state.init or state.sidecar):
                 state.ready = True
             self.report()
-            code, reason = await self._play(state, spec, program, ctx)
+            self._contexts[state.name] = (ctx, program)
+            failed = self._hook(state, spec, "postStart")
+            if failed is not None:
+                self.event("Warning", "FailedPostStartHook", f"PostStartHook failed: {failed}", state.name,
+                           state.init)
+                self.event("Normal", "Killing", "FailedPostStartHook", state.name, state.init)
+                code, reason = 137, "Error"
+            else:
+                code, reason = await self._play(state, spec, program, ctx)
             state.last_state = {"terminated": state.terminated(code, reason)}
             if state.init and not state.sidecar:
                 state.done = code == 0
