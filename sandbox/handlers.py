@@ -208,20 +208,25 @@ class ResourceHandler:
         text = self.registry.logs.read(route.namespace, route.name, query)
         if not bodies.flag(q.get("follow")):
             return Response(text, media_type="text/plain")
-        return StreamingResponse(self._follow(route, query, text), media_type="text/plain")
+        whole = self.registry.logs.read(route.namespace, route.name, LogQuery(
+            container=container, previous=slot_previous, timestamps=query.timestamps))
+        return StreamingResponse(self._follow(route, query, text, whole), media_type="text/plain")
 
-    async def _follow(self, route: Route, query: LogQuery, first: str) -> AsyncIterator[str]:
-        sent = first
+    async def _follow(self, route: Route, query: LogQuery, first: str, seen: str) -> AsyncIterator[str]:
+        """``first``, then new lines as they are written, until the container stops (or its
+        pod goes, or the client does). ``seen`` is the whole log ``first`` was cut from."""
+        whole = LogQuery(container=query.container, previous=query.previous, timestamps=query.timestamps)
         yield first
-        while self.registry.store.get("pods", route.namespace, route.name) is not None:
-            await asyncio.sleep(0.5)
-            full = self.registry.logs.read(route.namespace, route.name,
-                                           LogQuery(container=query.container,
-                                                    timestamps=query.timestamps))
-            if full != sent:
+        while True:
+            await asyncio.sleep(0.2)
+            pod = self.registry.store.get("pods", route.namespace, route.name)
+            full = self.registry.logs.read(route.namespace, route.name, whole)
+            if full != seen:
                 # new lines, or the whole log again after the container restarted
-                yield full[len(sent):] if full.startswith(sent) else full
-            sent = full
+                yield full[len(seen):] if full.startswith(seen) else full
+                seen = full
+            if pod is None or query.previous or not _running(pod, query.container):
+                return
 
     # --- writes -------------------------------------------------------------------
 
@@ -339,6 +344,14 @@ def _render(request: Request, res: ResourceType, stored: Obj) -> Obj:
     if "as=PartialObjectMetadata" in accept:
         return tables.partial_metadata(stored)
     return conversion.to_served(res, stored)
+
+
+def _running(pod: Obj, container: str) -> bool:
+    pod_status = pod.get("status") or {}
+    for entry in (pod_status.get("containerStatuses") or []) + (pod_status.get("initContainerStatuses") or []):
+        if entry.get("name") == container:
+            return "running" in (entry.get("state") or {})
+    return False
 
 
 def _int(value: str | None) -> int | None:

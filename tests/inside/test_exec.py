@@ -144,3 +144,40 @@ def test_attach_follows_the_container(k: Kubectl) -> None:
     k("wait", "--for=condition=Ready", "pod/ticker", "--timeout=60s")
     proc = k.run("attach", "ticker", check=False)
     assert (proc.returncode, proc.stdout) == (0, "two\n"), proc.stderr
+
+
+STATEFUL = """
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 1
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - name: db
+        image: busybox
+        command: ["sleep", "3600"]
+        volumeMounts: [{name: data, mountPath: /var/lib/db}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources: {requests: {storage: 1Gi}}
+"""
+
+
+def test_statefulset_data_survives_its_pod(k: Kubectl) -> None:
+    k("apply", "-f", "-", stdin=STATEFUL)
+    k("rollout", "status", "statefulset/db", "--timeout=60s")
+    assert k.json("get", "pvc", "data-db-0")["status"]["phase"] == "Bound"
+    k("exec", "db-0", "--", "sh", "-c", "echo 'row 1' > /var/lib/db/table; echo 'row 2' >> /var/lib/db/table")
+    before = k.json("get", "pod", "db-0")["metadata"]["uid"]
+    k("delete", "pod", "db-0")
+    wait_for(lambda: k.run("get", "pod", "db-0", check=False).returncode == 0 and
+             k.json("get", "pod", "db-0")["metadata"]["uid"] != before, 30)
+    k("wait", "--for=condition=Ready", "pod/db-0", "--timeout=60s")
+    assert k("exec", "db-0", "--", "cat", "/var/lib/db/table").splitlines() == ["row 1", "row 2"]

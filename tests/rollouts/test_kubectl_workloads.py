@@ -177,3 +177,17 @@ def test_service_endpoints_and_slices(kube: Kubectl) -> None:
                               "--field-selector", "metadata.name=echo").strip() and
              not kube("get", "endpointslices", "-l", "kubernetes.io/service-name=echo", "-n", NS,
                       "-o", "name").strip(), 30)
+
+
+def test_logs_follow_ends_with_the_container(kube: Kubectl) -> None:
+    job = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "counter", "namespace": NS},
+           "spec": {"restartPolicy": "Never", "containers": [
+               {"name": "c", "image": "busybox:1.36",
+                "command": ["sh", "-c", "echo one; sleep 2; echo two; sleep 2; echo three"]}]}}
+    kube("create", "-f", "-", stdin=json.dumps(job))
+    kube("wait", "--for=condition=Ready", "pod/counter", "-n", NS, "--timeout=30s")
+    followed = subprocess.run([kube.binary, "logs", "-f", "counter", "--tail=1", "-n", NS], env=kube.env,
+                              capture_output=True, text=True, timeout=30, check=False)
+    assert followed.returncode == 0  # it ended by itself when the container did
+    assert followed.stdout.splitlines()[-1] == "three"
+    assert "one" not in followed.stdout.splitlines()[1:]  # --tail=1 then only the new lines
