@@ -35,7 +35,7 @@ def _target(port: Obj, pod: Obj) -> int | None:
 class EndpointsController(Controller):
     watches = ("services", "pods")
     primary = "services"
-    min_interval = 0.2
+    min_interval = 0.1
 
     def keys_for(self, change: Change) -> list[Key]:
         if change.storage == "pods":

@@ -76,8 +76,8 @@ def test_release_lifecycle(cluster: tuple[Config, Kubectl], tmp_path: Path) -> N
     # the watcher returned once every pod was Ready
     assert running_pods(kube) == {"todo-backend": ["todo-backend:v1.0"] * 2,
                                   "todo-frontend": ["todo-frontend:v1.0"] * 2}
-    health = kube("get", "endpoints", "todo-backend", "-n", NS, "-o", "jsonpath={.subsets[0].addresses[*].ip}")
-    assert len(health.split()) == 2
+    wait_for(lambda: len(kube("get", "endpoints", "todo-backend", "-n", NS, "-o",
+                              "jsonpath={.subsets[0].addresses[*].ip}").split()) == 2, 10)
     assert [(r["name"], r["status"]) for r in helm.list()] == [("todo-app", "deployed")]
 
     upgraded = helm.upgrade(CHART, "todo-app", {"backend": {"replicaCount": 3, "image": {"tag": "v1.1"}}},
