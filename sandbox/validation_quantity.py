@@ -38,6 +38,7 @@ _SUFFIXES: Final[dict[str, Fraction]] = {
 }
 _QUANTITY_PARTS_RE: Final = re.compile(r"([+-]?(?:\d+\.?\d*|\.\d+))([a-zA-Z]*|[eE][+-]?\d+)")
 _DECIMAL_SUFFIXES: Final = ("k", "M", "G", "T", "P", "E")
+_BINARY_SUFFIXES: Final = ("Ki", "Mi", "Gi", "Ti", "Pi", "Ei")
 
 
 def parse_quantity(value: Any) -> Fraction | None:
@@ -52,19 +53,28 @@ def parse_quantity(value: Any) -> Fraction | None:
     return None if scale is None else Fraction(number) * scale
 
 
-def canonical_quantity(number: int | float) -> str:
-    """A JSON number as the server writes the ``resource.Quantity`` back: 0.5 -> ``500m``, 2000 -> ``2k``."""
-    exact = Fraction(repr(number)) if isinstance(number, float) else Fraction(number)
-    sign, exact = ("-" if exact < 0 else ""), abs(exact)
-    if exact.denominator == 1:
-        mantissa, suffix = exact.numerator, ""
-        for name in _DECIMAL_SUFFIXES:
-            if mantissa == 0 or mantissa % 1000:
+def format_quantity(value: Fraction, binary: bool = False) -> str:
+    """The canonical string of a quantity (``resource.Quantity.String()``): whole numbers
+    with the largest suffix that divides them (binary ones when ``binary``), fractions in
+    m, u or n."""
+    if value == 0:
+        return "0"
+    sign, value = ("-" if value < 0 else ""), abs(value)
+    if value.denominator == 1:
+        mantissa, suffix = value.numerator, ""
+        base, names = (1024, _BINARY_SUFFIXES) if binary and value >= 1024 else (1000, _DECIMAL_SUFFIXES)
+        for name in names:
+            if mantissa % base:
                 break
-            mantissa, suffix = mantissa // 1000, name
+            mantissa, suffix = mantissa // base, name
         return f"{sign}{mantissa}{suffix}"
     for exponent, name in ((3, "m"), (6, "u"), (9, "n")):
-        scaled_exact = exact * 10**exponent
-        if scaled_exact.denominator == 1 or name == "n":
-            return f"{sign}{math.ceil(scaled_exact)}{name}"
+        scaled = value * 10**exponent
+        if scaled.denominator == 1 or name == "n":
+            return f"{sign}{math.ceil(scaled)}{name}"
     raise AssertionError("unreachable")
+
+
+def canonical_quantity(number: int | float) -> str:
+    """A JSON number as the server writes the ``resource.Quantity`` back: 0.5 -> ``500m``, 2000 -> ``2k``."""
+    return format_quantity(Fraction(repr(number)) if isinstance(number, float) else Fraction(number))

@@ -7,12 +7,11 @@ A :class:`Amount` is an exact value with the format the API server keeps for it
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ..validation_quantity import parse_quantity
+from ..validation_quantity import format_quantity, parse_quantity
 
 _BINARY = ("Ki", "Mi", "Gi", "Ti", "Pi", "Ei")
 _DECIMAL = ("k", "M", "G", "T", "P", "E")
@@ -45,32 +44,6 @@ def amount(value: Any) -> Amount:
 
 def count(n: int) -> Amount:
     return Amount(Fraction(n))
-
-
-def format_quantity(value: Fraction, binary: bool = False) -> str:
-    """The canonical string of a quantity (``resource.Quantity.String()``)."""
-    if value == 0:
-        return "0"
-    sign, value = ("-" if value < 0 else ""), abs(value)
-    if binary and value.denominator == 1 and value >= 1024:
-        mantissa, suffix = value.numerator, ""
-        for name in _BINARY:
-            if mantissa % 1024:
-                break
-            mantissa, suffix = mantissa // 1024, name
-        return f"{sign}{mantissa}{suffix}"
-    if value.denominator == 1:
-        mantissa, suffix = value.numerator, ""
-        for name in _DECIMAL:
-            if mantissa % 1000:
-                break
-            mantissa, suffix = mantissa // 1000, name
-        return f"{sign}{mantissa}{suffix}"
-    for exponent, name in ((3, "m"), (6, "u"), (9, "n")):
-        scaled = value * 10**exponent
-        if scaled.denominator == 1 or name == "n":
-            return f"{sign}{math.ceil(scaled)}{name}"
-    raise AssertionError("unreachable")
 
 
 def resource_list(values: Any) -> dict[str, Amount]:

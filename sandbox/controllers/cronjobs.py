@@ -22,8 +22,9 @@ from ..store import Change
 from . import cron
 from .base import Controller, Key
 from .events import Recorder
+from .kinds import CRONJOBS, JOBS
 from .ownership import controller_ref
-from .workload_common import CRONJOBS, JOBS, controlled, has_condition, later, owner_keys, write_status
+from .workload_common import controlled, has_condition, later, owner_keys, write_status
 
 Obj = dict[str, Any]
 COMPONENT = "cronjob-controller"

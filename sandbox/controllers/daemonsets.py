@@ -18,10 +18,9 @@ from ..store import Change
 from .base import Controller, Key
 from .deployments import template_hash
 from .events import Recorder
-from .kinds import PODS
+from .kinds import DAEMONSETS, PODS
 from .ownership import controller_ref
 from .workload_common import (
-    DAEMONSETS,
     controlled,
     is_available,
     is_terminating,

@@ -30,10 +30,9 @@ from .job_pods import (
     pod_index,
     restarts,
 )
-from .kinds import PODS
+from .kinds import JOBS, PODS
 from .ownership import is_ready
 from .workload_common import (
-    JOBS,
     condition,
     controlled,
     elapsed,

@@ -21,11 +21,9 @@ from ..store import Change
 from .base import Controller, Key
 from .deployments import template_hash
 from .events import Recorder
-from .kinds import PODS
+from .kinds import PODS, PVCS, STATEFULSETS
 from .ownership import controller_ref
 from .workload_common import (
-    PVCS,
-    STATEFULSETS,
     controlled,
     is_available,
     is_terminating,

@@ -10,25 +10,12 @@ from typing import Any
 
 from .. import objects, timefmt
 from ..registry import Registry, WriteOptions
-from ..resources import ResourceType, lookup
+from ..resources import ResourceType
 from ..store import Change
 from .base import Controller, Key
 from .ownership import is_ready
 
 Obj = dict[str, Any]
-
-
-def _res(group: str, version: str, plural: str) -> ResourceType:
-    res = lookup(group, version, plural)
-    assert res is not None, plural
-    return res
-
-
-STATEFULSETS = _res("apps", "v1", "statefulsets")
-DAEMONSETS = _res("apps", "v1", "daemonsets")
-JOBS = _res("batch", "v1", "jobs")
-CRONJOBS = _res("batch", "v1", "cronjobs")
-PVCS = _res("", "v1", "persistentvolumeclaims")
 
 
 def owner_keys(change: Change, kind: str) -> list[Key]:
