@@ -75,6 +75,15 @@ def format_quantity(value: Fraction, binary: bool = False) -> str:
     raise AssertionError("unreachable")
 
 
+def canonical_string(text: str) -> str:
+    """A quantity string as the server stores it: ``1000m`` -> ``1``, ``1.5Gi`` -> ``1536Mi``,
+    ``0.5`` -> ``500m``; exponent forms (``1e3``) are kept as written."""
+    value = parse_quantity(text)
+    if value is None or "e" in text.lower().lstrip("+-0123456789."):
+        return text
+    return format_quantity(value, binary=text.endswith(_BINARY_SUFFIXES))
+
+
 def canonical_quantity(number: int | float) -> str:
     """A JSON number as the server writes the ``resource.Quantity`` back: 0.5 -> ``500m``, 2000 -> ``2k``."""
     return format_quantity(Fraction(repr(number)) if isinstance(number, float) else Fraction(number))

@@ -27,7 +27,7 @@ import re
 from pathlib import Path
 from typing import Any, Final
 
-from sandbox.validation_quantity import QUANTITY_ERROR, QUANTITY_RE, canonical_quantity
+from sandbox.validation_quantity import QUANTITY_ERROR, QUANTITY_RE, canonical_quantity, canonical_string
 
 SCHEMA_PATH: Final = Path(__file__).resolve().parent / "data" / "k8s_schema.json"
 
@@ -324,7 +324,7 @@ class Decoder:
         if kind is str:
             if not QUANTITY_RE.fullmatch(value):
                 raise DecodeError(QUANTITY_ERROR)
-            return value
+            return canonical_string(value)
         if kind is int or kind is float:
             return canonical_quantity(value)
         raise self._fail(value, struct, gopath, ftype, field)

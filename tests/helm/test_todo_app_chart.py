@@ -18,6 +18,7 @@ from helm_python.errors import HelmError, HelmValuesError
 
 from sandbox.control import Sandbox
 from sandbox.validation import validate
+from sandbox.validation_quantity import canonical_string
 from tests.conftest import Kubectl
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -439,7 +440,8 @@ def test_schema_rejects_invalid_values(chart: Chart, values: Doc, message: str) 
 
 
 def assert_subset(want: Any, got: Any, path: str) -> None:
-    """``want`` (as rendered) is contained in ``got`` (as stored): the server may only add fields."""
+    """``want`` (as rendered) is contained in ``got`` (as stored): the server may only add fields,
+    and writes quantities in their canonical form (``1000m`` is stored as ``1``)."""
     if isinstance(want, dict):
         assert isinstance(got, dict), path
         for key, value in want.items():
@@ -449,6 +451,8 @@ def assert_subset(want: Any, got: Any, path: str) -> None:
         assert isinstance(got, list) and len(got) == len(want), path
         for i, (w, g) in enumerate(zip(want, got, strict=True)):
             assert_subset(w, g, f"{path}[{i}]")
+    elif ".resources." in path and isinstance(want, str):
+        assert got == canonical_string(want), f"{path}: {got!r} != {want!r}"
     else:
         assert got == want, f"{path}: {got!r} != {want!r}"
 

@@ -887,3 +887,12 @@ def test_validation_is_fast() -> None:
     for body in pods:
         validate(body)
     assert time.perf_counter() - start < 0.3
+
+
+def test_quantity_strings_are_stored_canonical() -> None:
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "q"},
+           "spec": {"containers": [{"name": "c", "image": "x", "resources": {
+               "requests": {"cpu": "0.25", "memory": "1.5Gi"}, "limits": {"cpu": "1000m", "memory": "2e9"}}}]}}
+    validate(pod, field_validation="Strict")
+    resources = pod["spec"]["containers"][0]["resources"]
+    assert resources == {"requests": {"cpu": "250m", "memory": "1536Mi"}, "limits": {"cpu": "1", "memory": "2e9"}}
