@@ -10,9 +10,7 @@ finalizers, and deletion that cascades through ownerReferences
 
 from __future__ import annotations
 
-import asyncio
 import builtins
-import contextlib
 import datetime as dt
 import uuid
 from collections.abc import Callable
@@ -20,16 +18,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import allocation, conversion, defaults, objects, patch, timefmt
+from .collector import Collector
 from .errors import (
     AlreadyExists,
     BadRequest,
     Conflict,
     Forbidden,
-    InternalError,
     MethodNotAllowed,
     NotFound,
-    StatusError,
 )
+from .options import DeleteOptions as DeleteOptions
+from .options import WriteOptions as WriteOptions
 from .podlogs import PodLogs
 from .resources import ResourceType, lookup, storage_version
 from .selectors import FieldRequirement, Requirement, fields_match, labels_match
@@ -48,23 +47,6 @@ KEEP_STATUS_ON_CREATE = {"nodes"}  # a kubelet registers its node with a status
 RETURNS_DELETED = {"pods", "services", "serviceaccounts", "persistentvolumeclaims", "persistentvolumes",
                    "resourcequotas", "storageclasses.storage.k8s.io"}
 NAMESPACES = "namespaces"
-
-
-@dataclass
-class WriteOptions:
-    dry_run: bool = False
-    field_validation: str = "Warn"
-    field_manager: str = ""
-    force: bool = False
-
-
-@dataclass
-class DeleteOptions:
-    dry_run: bool = False
-    propagation: str = "Background"
-    uid: str | None = None
-    resource_version: str | None = None
-    grace_period: int | None = None
 
 
 # An admission plugin sees every create and update after defaulting, before storing
@@ -92,7 +74,7 @@ class Registry:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.logs = PodLogs(store.db)
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.collector = Collector(self)
         self.admission: list[Admission] = []
         self.providers: dict[str, Provider] = {}
 
@@ -266,7 +248,7 @@ class Registry:
         if old_meta.get("deletionTimestamp") and not objects.meta(stored).get("finalizers") and \
                 not (res.plural == NAMESPACES and (stored.get("spec") or {}).get("finalizers")):
             gone = self.store.remove(res.storage_key, stored)
-            self._after_delete(res, gone, "Background")
+            self.collector.after_delete(res, gone, "Background")
             return Result(conversion.to_served(res, gone), False, warnings)
         self.store.put(res.storage_key, stored, created=False)
         return Result(conversion.to_served(res, stored), False, warnings)
@@ -329,14 +311,14 @@ class Registry:
         if opts.dry_run:
             return conversion.to_served(res, current)
         if res.plural == NAMESPACES and not res.group:
-            return self._terminate_namespace(current)
+            return self.collector.terminate_namespace(current)
         if res.storage_key == "pods" and self._graceful(current, opts):
             return self._mark_pod(current, opts)
         finalizers = list(meta.get("finalizers") or [])
-        if opts.propagation == "Foreground" and self._dependents(meta.get("uid", "")):
+        if opts.propagation == "Foreground" and self.store.dependents(meta.get("uid", "")):
             finalizers = [*finalizers, "foregroundDeletion"] if "foregroundDeletion" not in finalizers \
                 else finalizers
-        if opts.propagation == "Orphan" and self._dependents(meta.get("uid", "")):
+        if opts.propagation == "Orphan" and self.store.dependents(meta.get("uid", "")):
             finalizers = [*finalizers, "orphan"] if "orphan" not in finalizers else finalizers
         if finalizers:
             if meta.get("deletionTimestamp") and finalizers == meta.get("finalizers"):
@@ -346,10 +328,10 @@ class Registry:
             marked["metadata"].setdefault("deletionTimestamp", timefmt.rfc3339())
             marked["metadata"].setdefault("deletionGracePeriodSeconds", 0)
             self.store.put(res.storage_key, marked, created=False)
-            self._schedule(self._finish_deletion(res, marked, opts.propagation))
+            self.collector.schedule(self.collector.finish_deletion(res, marked, opts.propagation))
             return conversion.to_served(res, marked)
         gone = self.store.remove(res.storage_key, current)
-        self._after_delete(res, gone, opts.propagation)
+        self.collector.after_delete(res, gone, opts.propagation)
         if res.storage_key in RETURNS_DELETED:
             return conversion.to_served(res, gone)
         return success_status(res, gone)
@@ -404,159 +386,6 @@ class Registry:
         return {"kind": kind, "apiVersion": res.api_version,
                 "metadata": {"resourceVersion": str(self.store.rv)}, "items": deleted}
 
-    # --- deletion machinery --------------------------------------------------------
-
-    def _dependents(self, uid: str) -> builtins.list[tuple[str, Obj]]:
-        return self.store.dependents(uid) if uid else []
-
-    def _after_delete(self, res: ResourceType, gone: Obj, propagation: str) -> None:
-        if res.plural == "pods" and not res.group:
-            self.logs.forget(gone["metadata"].get("namespace", ""), gone["metadata"]["name"])
-        uid = gone["metadata"].get("uid", "")
-        if propagation == "Orphan":
-            self._orphan(uid)
-        elif self._dependents(uid):
-            self._schedule(self._collect(uid))
-
-    def _orphan(self, uid: str) -> None:
-        for storage, dep in self._dependents(uid):
-            updated = objects.copy(dep)
-            updated["metadata"]["ownerReferences"] = [
-                r for r in updated["metadata"].get("ownerReferences") or [] if r.get("uid") != uid
-            ]
-            if not updated["metadata"]["ownerReferences"]:
-                del updated["metadata"]["ownerReferences"]
-            self.store.put(storage, updated, created=False)
-
-    async def _collect(self, uid: str) -> None:
-        """Garbage-collect the dependents of the deleted owner ``uid`` (background)."""
-        await asyncio.sleep(0)
-        for storage, dep in self._dependents(uid):
-            owners = [u for u in objects.owner_uids(dep) if u != uid and self.store.by_uid(u)]
-            res = _storage_resource(storage)
-            meta = dep["metadata"]
-            if owners:
-                updated = objects.copy(dep)
-                updated["metadata"]["ownerReferences"] = [
-                    r for r in meta.get("ownerReferences") or [] if r.get("uid") != uid]
-                self.store.put(storage, updated, created=False)
-                continue
-            with contextlib.suppress(NotFound):
-                self.delete(res, meta.get("namespace", ""), meta["name"], DeleteOptions())
-
-    async def _finish_deletion(self, res: ResourceType, marked: Obj, propagation: str) -> None:
-        """Deletion in the foreground or with orphaning: dependents first, then the owner's finalizer."""
-        uid = marked["metadata"]["uid"]
-        if propagation == "Orphan":
-            self._orphan(uid)
-            self._drop_finalizer(res, marked, "orphan")
-            return
-        if propagation != "Foreground":
-            return
-        pause = 0.02
-        while True:
-            deps = self._dependents(uid)
-            if not deps:
-                break
-            for storage, dep in deps:
-                meta = dep["metadata"]
-                if meta.get("deletionTimestamp"):
-                    continue
-                with contextlib.suppress(NotFound):
-                    self.delete(_storage_resource(storage), meta.get("namespace", ""), meta["name"],
-                                DeleteOptions(propagation="Foreground"))
-            await asyncio.sleep(pause)
-            pause = min(1.0, pause * 2)
-        self._drop_finalizer(res, marked, "foregroundDeletion")
-
-    def _drop_finalizer(self, res: ResourceType, marked: Obj, finalizer: str) -> None:
-        meta = marked["metadata"]
-        current = self.store.get(res.storage_key, meta.get("namespace", ""), meta["name"])
-        if current is None or current["metadata"].get("uid") != meta.get("uid"):
-            return
-        updated = objects.copy(current)
-        updated["metadata"]["finalizers"] = [
-            f for f in updated["metadata"].get("finalizers") or [] if f != finalizer]
-        self._replace(res, current, conversion.to_served(res, updated), WriteOptions(), "")
-
-    def _terminate_namespace(self, current: Obj) -> Obj:
-        name = current["metadata"]["name"]
-        if name in ("default", "kube-system", "kube-public"):
-            raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
-                            name=name, kind=NAMESPACES)
-        if current["metadata"].get("deletionTimestamp"):
-            return current
-        marked = objects.copy(current)
-        marked["metadata"]["deletionTimestamp"] = timefmt.rfc3339()
-        marked["metadata"]["deletionGracePeriodSeconds"] = 0
-        marked["status"] = {"phase": "Terminating"}
-        self.store.put(NAMESPACES, marked, created=False)
-        self._schedule(self._empty_namespace(name))
-        return marked
-
-    async def _empty_namespace(self, name: str) -> None:
-        """The namespace controller: delete what the namespace holds, then the namespace.
-
-        Like the real one it waits as long as objects remain (finalizers may hold them)."""
-        pause = 0.02
-        while True:
-            await asyncio.sleep(pause)
-            pause = min(1.0, pause * 2)
-            remaining = 0
-            for storage, obj in self.store.all_objects():
-                meta = obj["metadata"]
-                if meta.get("namespace") != name:
-                    continue
-                remaining += 1
-                if meta.get("deletionTimestamp"):
-                    continue
-                with contextlib.suppress(StatusError):
-                    self.delete(_storage_resource(storage), name, meta["name"], DeleteOptions())
-            if not remaining:
-                break
-        self.logs.forget(name)
-        current = self.store.get(NAMESPACES, "", name)
-        if current is not None and current["metadata"].get("deletionTimestamp"):
-            self.store.remove(NAMESPACES, current)
-
-    def _schedule(self, coro: Any) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            asyncio.run(coro)
-            return
-        task = loop.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def resume(self) -> None:
-        """Finish what a previous run left half done: terminating namespaces, deletions in
-        the foreground or with orphaning, and dependents whose owners are all gone."""
-        for storage, obj in list(self.store.all_objects()):
-            meta = obj["metadata"]
-            res = _storage_resource(storage)
-            if meta.get("deletionTimestamp"):
-                finalizers = meta.get("finalizers") or []
-                if storage == NAMESPACES:
-                    self._schedule(self._empty_namespace(meta["name"]))
-                elif "foregroundDeletion" in finalizers:
-                    self._schedule(self._finish_deletion(res, obj, "Foreground"))
-                elif "orphan" in finalizers:
-                    self._schedule(self._finish_deletion(res, obj, "Orphan"))
-                continue
-            owners = objects.owner_uids(obj)
-            if owners and not any(self.store.by_uid(uid) for uid in owners):
-                with contextlib.suppress(StatusError):
-                    self.delete(res, meta.get("namespace", ""), meta["name"], DeleteOptions())
-
-    async def stop(self) -> None:
-        """Cancel background work (at shutdown; ``resume`` picks it up on the next start)."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    # --- helpers ------------------------------------------------------------------
-
     def _typed(self, res: ResourceType, body: Obj) -> Obj:
         obj = objects.copy(body)
         api_version = obj.setdefault("apiVersion", res.api_version)
@@ -603,15 +432,6 @@ def _spec_changed(new: Obj, old: Obj) -> bool:
     skip = ("metadata", "status")
     return {k: v for k, v in new.items() if k not in skip} != \
         {k: v for k, v in old.items() if k not in skip}
-
-
-def _storage_resource(storage: str) -> ResourceType:
-    plural, _, group = storage.partition(".")
-    for version in ("v1", "v2"):
-        res = lookup(group, version, plural)
-        if res is not None:
-            return storage_version(res)
-    raise InternalError(f"no resource stores {storage}")
 
 
 def scale_of(obj: Obj) -> Obj:

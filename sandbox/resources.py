@@ -192,3 +192,13 @@ def storage_version(res: ResourceType) -> ResourceType:
         if other.storage_key == res.storage_key:
             return other
     return res
+
+
+def storage_resource(storage: str) -> ResourceType:
+    """The resource (in its storage version) whose objects are kept under ``storage``."""
+    plural, _, group = storage.partition(".")
+    for version in ("v1", "v2"):
+        res = lookup(group, version, plural)
+        if res is not None:
+            return storage_version(res)
+    raise KeyError(f"no resource stores {storage}")

@@ -168,11 +168,11 @@ class SandboxServer:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        await self.registry.resume()
+        await self.registry.collector.resume()
         await self.controllers.start()
         yield
         await self.controllers.stop()
-        await self.registry.stop()
+        await self.registry.collector.stop()
         self.store.close()
 
 

@@ -54,7 +54,7 @@ def test_hpa_scales_up_and_shows_targets(kc: Kubectl, ns: str) -> None:
 def test_load_factor_drives_scaling(tmp_path: Path) -> None:
     async def scenario() -> list[int]:
         server = SandboxServer(tmp_path / "s", "token", options=ClusterOptions(speed=40))
-        await server.registry.resume()
+        await server.registry.collector.resume()
         await server.controllers.start()
         metrics = server.controllers.metrics
         assert metrics is not None
@@ -75,7 +75,7 @@ def test_load_factor_drives_scaling(tmp_path: Path) -> None:
             return seen
         finally:
             await server.controllers.stop()
-            await server.registry.stop()
+            await server.registry.collector.stop()
 
     seen = asyncio.run(scenario())
     assert seen[29] == 1  # about 20% of the request: no scaling without load
