@@ -64,12 +64,15 @@ class Kubectl:
         return json.loads(self(*args, "-o", "json"))
 
 
+def kubectl_for(kubeconfig: Path, cache: Path) -> Kubectl:
+    """The real kubectl against ``kubeconfig``, with its own discovery cache in ``cache``."""
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "KUBECACHEDIR": str(cache), "HOME": str(cache)}
+    return Kubectl(kubectl_binary(), env)
+
+
 @pytest.fixture(scope="session")
 def kubectl(sandbox: control.Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
-    cache = tmp_path_factory.mktemp("kubecache")
-    env = {**os.environ, "KUBECONFIG": str(sandbox.kubeconfig), "KUBECACHEDIR": str(cache),
-           "HOME": str(cache)}
-    return Kubectl(kubectl_binary(), env)
+    return kubectl_for(sandbox.kubeconfig, tmp_path_factory.mktemp("kubecache"))
 
 
 def wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> None:

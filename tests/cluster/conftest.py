@@ -3,13 +3,12 @@ shared by the cluster suites, and kubectl against it."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 from sandbox import control
-from tests.conftest import Kubectl, kubectl_binary
+from tests.conftest import Kubectl, kubectl_for
 
 
 @pytest.fixture(scope="session")
@@ -22,9 +21,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.Sandbo
 
 @pytest.fixture(scope="session")
 def kc(cluster: control.Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
-    cache = tmp_path_factory.mktemp("kubecache")
-    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "KUBECACHEDIR": str(cache), "HOME": str(cache)}
-    return Kubectl(kubectl_binary(), env)
+    return kubectl_for(cluster.kubeconfig, tmp_path_factory.mktemp("kubecache"))
 
 
 @pytest.fixture

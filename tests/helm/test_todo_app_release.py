@@ -5,7 +5,6 @@ uninstall; and `kai sandbox up --with-todo-app`."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from helm_python import Config
 from helm_python.errors import HelmError
 
 from sandbox import control
-from tests.conftest import Kubectl, kubectl_binary, wait_for
+from tests.conftest import Kubectl, kubectl_for, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = str(ROOT / "helm" / "todo-app")
@@ -28,9 +27,7 @@ NS = "todo-app"
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Config, Kubectl]]:
     state = tmp_path_factory.mktemp("todo")
     running = control.up(state)
-    cache = tmp_path_factory.mktemp("kubecache")
-    kube = Kubectl(kubectl_binary(), {**os.environ, "KUBECONFIG": str(running.kubeconfig),
-                                      "KUBECACHEDIR": str(cache), "HOME": str(cache)})
+    kube = kubectl_for(running.kubeconfig, tmp_path_factory.mktemp("kubecache"))
     yield Config(kubeconfig_path=str(running.kubeconfig), namespace=NS), kube
     control.down(state)
 
@@ -124,9 +121,7 @@ def test_kai_sandbox_up_with_todo_app(tmp_path: Path) -> None:
                             text=True, timeout=180, check=False)
         assert up.returncode == 0, up.stderr
         assert "todo-app installed: revision 1, deployed" in up.stdout
-        env = {**os.environ, "KUBECONFIG": str(state / "kubeconfig"), "KUBECACHEDIR": str(tmp_path / "cache"),
-               "HOME": str(tmp_path)}
-        kube = Kubectl(kubectl_binary(), env)
+        kube = kubectl_for(state / "kubeconfig", tmp_path / "cache")
         table = kube("get", "pods", "-n", NS)
         assert table.count("Running") == 4 and table.count("1/1") == 4
         helm = Config(kubeconfig_path=str(state / "kubeconfig"), namespace=NS)

@@ -3,13 +3,12 @@ shell, its files and volumes, the pod network and NetworkPolicies."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 from sandbox import control
-from tests.conftest import Kubectl, kubectl_binary, wait_for
+from tests.conftest import Kubectl, kubectl_for, wait_for
 
 BOX = """
 apiVersion: v1
@@ -60,9 +59,7 @@ spec:
 def k(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kubectl]:
     state = tmp_path_factory.mktemp("inside")
     running = control.up(state)
-    cache = tmp_path_factory.mktemp("kubecache")
-    kubectl = Kubectl(kubectl_binary(), {**os.environ, "KUBECONFIG": str(running.kubeconfig),
-                                         "KUBECACHEDIR": str(cache), "HOME": str(cache)})
+    kubectl = kubectl_for(running.kubeconfig, tmp_path_factory.mktemp("kubecache"))
     kubectl("create", "configmap", "cfg", "--from-literal=app.conf=hello-config")
     kubectl("apply", "-f", "-", stdin=BOX)
     kubectl("create", "deployment", "web", "--image=nginx")

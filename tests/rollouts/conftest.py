@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from sandbox import control
-from tests.conftest import Kubectl, kubectl_binary
+from tests.conftest import Kubectl, kubectl_for
 
 
 @pytest.fixture(scope="package")
@@ -22,6 +20,4 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.Sandbo
 
 @pytest.fixture(scope="package")
 def kube(cluster: control.Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
-    cache: Path = tmp_path_factory.mktemp("kubecache")
-    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "KUBECACHEDIR": str(cache), "HOME": str(cache)}
-    return Kubectl(kubectl_binary(), env)
+    return kubectl_for(cluster.kubeconfig, tmp_path_factory.mktemp("kubecache"))

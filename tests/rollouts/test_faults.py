@@ -4,7 +4,6 @@ Kubernetes API only (statuses, events, logs, specs), and `clear` ends it."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 
 from sandbox import control
 from sandbox.controllers.manager import ClusterOptions
-from tests.conftest import Kubectl, kubectl_binary, wait_for
+from tests.conftest import Kubectl, kubectl_for, wait_for
 
 NS = "incidents"
 
@@ -24,9 +23,7 @@ NS = "incidents"
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Kubectl]]:
     state = tmp_path_factory.mktemp("faults")
     running = control.up(state, options=ClusterOptions(speed=20))
-    cache = tmp_path_factory.mktemp("kubecache")
-    kube = Kubectl(kubectl_binary(), {**os.environ, "KUBECONFIG": str(running.kubeconfig),
-                                      "KUBECACHEDIR": str(cache), "HOME": str(cache)})
+    kube = kubectl_for(running.kubeconfig, tmp_path_factory.mktemp("kubecache"))
     kube("create", "namespace", NS)
     yield state, kube
     control.down(state)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,15 +9,14 @@ import pytest
 
 from sandbox import control
 from sandbox.controllers.manager import ClusterOptions
-from tests.conftest import Kubectl, kubectl_binary
+from tests.conftest import Kubectl, kubectl_for
 
 
 def start(state: Path, options: ClusterOptions) -> tuple[control.Sandbox, Kubectl]:
     running = control.up(state / "s", options=options)
     cache = state / "cache"
     cache.mkdir(exist_ok=True)
-    env = {**os.environ, "KUBECONFIG": str(running.kubeconfig), "KUBECACHEDIR": str(cache), "HOME": str(cache)}
-    return running, Kubectl(kubectl_binary(), env)
+    return running, kubectl_for(running.kubeconfig, cache)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
 set -euo pipefail
 kubectl rollout status deployment/worker -n "$NAMESPACE" --timeout="${TIMEOUT:-30s}"
-! kubectl get pods -n "$NAMESPACE" -l app=worker --no-headers | grep -q CrashLoopBackOff
-kubectl logs deployment/worker -n "$NAMESPACE" | grep -q working
+! kubectl get pods -n "$NAMESPACE" -l app=worker --no-headers | grep CrashLoopBackOff >/dev/null
+kubectl logs deployment/worker -n "$NAMESPACE" | grep working >/dev/null

@@ -18,7 +18,7 @@ spec:
         readinessProbe: {httpGet: {path: /healthz, port: 80}, periodSeconds: 2}
 YAML
 for _ in $(seq 60); do
-  kubectl get events -n "$NAMESPACE" --field-selector reason=Unhealthy | grep -q "statuscode: 404" && exit 0
+  kubectl get events -n "$NAMESPACE" --field-selector reason=Unhealthy | grep "statuscode: 404" >/dev/null && exit 0
   sleep 0.5
 done
 exit 1
