@@ -81,9 +81,6 @@ class Metrics:
         if factor != 1.0:
             self.loads.append(Load(namespace, dict(selector), float(factor)))
 
-    def clear_loads(self) -> None:
-        self.loads = []
-
     def load_of(self, namespace: str, labels: dict[str, str]) -> float:
         factor = 1.0
         for load in self.loads:

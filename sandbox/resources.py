@@ -35,10 +35,6 @@ class ResourceType:
         return f"{self.group}/{self.version}" if self.group else self.version
 
     @property
-    def group_version(self) -> str:
-        return self.api_version
-
-    @property
     def storage_key(self) -> str:
         """Versions of one resource share storage under this key."""
         return self.storage or (f"{self.plural}.{self.group}" if self.group else self.plural)

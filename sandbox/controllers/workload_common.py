@@ -5,7 +5,6 @@ of pods, conditions, status writes, and how pods tolerate and fit nodes."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from typing import Any
 
 from .. import objects, timefmt
@@ -136,10 +135,6 @@ def write_status(registry: Registry, res: ResourceType, obj: Obj, status: Obj) -
     updated["status"] = status
     return registry.update(res, meta.get("namespace", ""), meta["name"], updated, WriteOptions(),
                            sub="status").obj
-
-
-def wall_to_iso(when: dt.datetime) -> str:
-    return timefmt.rfc3339(when.astimezone(dt.UTC))
 
 
 # --- nodes ------------------------------------------------------------------------------

@@ -91,24 +91,6 @@ def capture(proc: Proc, fd: int = 1) -> Generator[Event, str | None, tuple[int, 
         return int(stop.value or 0), "".join(kept)
 
 
-def remap(proc: Proc, fds: dict[int, int | None]) -> Proc:
-    """Run ``proc`` with its output fds moved (None: discarded)."""
-    reply: str | None = None
-    try:
-        event = next(proc)
-        while True:
-            if isinstance(event, Out) and event.fd in fds:
-                target = fds[event.fd]
-                reply = None
-                if target is not None:
-                    reply = yield Out(target, event.text)
-            else:
-                reply = yield event
-            event = proc.send(reply)
-    except StopIteration as stop:
-        return int(stop.value or 0)
-
-
 def play(proc: Proc, stdin: str = NO_INPUT) -> tuple[int, list[Event]]:
     """Drive ``proc`` to its end without a session: reads get ``stdin`` (then EOF)."""
     events: list[Event] = []
