@@ -30,6 +30,16 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.Sandbo
     control.down(state)
 
 
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.Sandbox]:
+    """A sandbox with controllers, a scheduler and one simulated node (speed 10), shared by
+    the suites that need workloads to run; each works in namespaces of its own."""
+    state = tmp_path_factory.mktemp("cluster")
+    running = control.up(state)
+    yield running
+    control.down(state)
+
+
 def kubectl_binary() -> str:
     given = os.environ.get("KAI_TEST_KUBECTL")
     if given:

@@ -47,30 +47,42 @@ def _resolve(sh: Shell, host: str) -> Generator[Event, str | None, str | None]:
     return ips[0] if ips else None
 
 
-def curl(sh: Shell, argv: list[str], stdin: Input) -> Proc:
+def _options(argv: list[str], long_values: dict[str, str], long_flags: dict[str, str],
+             short_values: str) -> tuple[dict[str, str], str, list[str]]:
+    """getopt-style parsing: (options with values by letter, flag letters, operands).
+    Long options map to their short letter; ``-ofile``, ``-o file``, ``--opt=v`` and
+    ``--opt v`` all work."""
     opts: dict[str, str] = {}
     flags = ""
-    urls: list[str] = []
+    operands: list[str] = []
     args = iter(argv[1:])
-    long_values = {"--output": "o", "--max-time": "m", "--connect-timeout": "c", "--request": "X",
-                   "--header": "H", "--data": "d", "--write-out": "w", "--user-agent": "A"}
     for arg in args:
         if arg.startswith("--"):
             name, eq, value = arg.partition("=")
             if name in long_values:
                 opts[long_values[name]] = value if eq else next(args, "")
             else:
-                flags += {"--silent": "s", "--show-error": "S", "--fail": "f", "--verbose": "v", "--include": "i",
-                          "--head": "I", "--location": "L", "--insecure": "k"}.get(name, "")
+                flags += long_flags.get(name, "")
         elif arg.startswith("-") and len(arg) > 1:
             body = arg[1:]
             for index, ch in enumerate(body):
-                if ch in "omXHdwA":
+                if ch in short_values:
                     opts[ch] = body[index + 1:] or next(args, "")
                     break
                 flags += ch
         else:
-            urls.append(arg)
+            operands.append(arg)
+    return opts, flags, operands
+
+
+def curl(sh: Shell, argv: list[str], stdin: Input) -> Proc:
+    opts, flags, urls = _options(
+        argv,
+        {"--output": "o", "--max-time": "m", "--connect-timeout": "c", "--request": "X", "--header": "H",
+         "--data": "d", "--write-out": "w", "--user-agent": "A"},
+        {"--silent": "s", "--show-error": "S", "--fail": "f", "--verbose": "v", "--include": "i", "--head": "I",
+         "--location": "L", "--insecure": "k"},
+        "omXHdwA")
     silent, show = "s" in flags, "S" in flags or "s" not in flags
 
     def fail(code: int, message: str) -> Proc:
@@ -137,27 +149,9 @@ def curl(sh: Shell, argv: list[str], stdin: Input) -> Proc:
 
 
 def wget(sh: Shell, argv: list[str], stdin: Input) -> Proc:
-    opts: dict[str, str] = {}
-    flags = ""
-    urls: list[str] = []
-    args = iter(argv[1:])
-    for arg in args:
-        if arg.startswith("--"):
-            name, eq, value = arg.partition("=")
-            key = {"--output-document": "O", "--timeout": "T", "--header": "H", "--user-agent": "U"}.get(name)
-            if key:
-                opts[key] = value if eq else next(args, "")
-            else:
-                flags += {"--quiet": "q", "--spider": "s", "--server-response": "S"}.get(name, "")
-        elif arg.startswith("-") and len(arg) > 1:
-            body = arg[1:]
-            for index, ch in enumerate(body):
-                if ch in "OTHUY":
-                    opts[ch] = body[index + 1:] or next(args, "")
-                    break
-                flags += ch
-        else:
-            urls.append(arg)
+    opts, flags, urls = _options(
+        argv, {"--output-document": "O", "--timeout": "T", "--header": "H", "--user-agent": "U"},
+        {"--quiet": "q", "--spider": "s", "--server-response": "S"}, "OTHUY")
     quiet = "q" in flags
     if not urls:
         yield Out(2, "BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\n"

@@ -1,22 +1,12 @@
-"""A sandbox cluster with controllers (scheduler, kubelet, storage, quotas, metrics, HPA)
-shared by the cluster suites, and kubectl against it."""
+"""kubectl against the shared controller cluster (``cluster`` in tests/conftest.py), and a
+fresh namespace per test."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 
 from sandbox import control
 from tests.conftest import Kubectl, kubectl_for
-
-
-@pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.Sandbox]:
-    state = tmp_path_factory.mktemp("cluster")
-    running = control.up(state)
-    yield running
-    control.down(state)
 
 
 @pytest.fixture(scope="session")
