@@ -58,15 +58,15 @@ def up(state: Path, port: int | None, nodes: int, speed: float, no_controllers: 
         args += ["--port", str(port)]
     if no_controllers:
         args.append("--no-controllers")
+    if with_todo_app and foreground:
+        raise click.UsageError("--with-todo-app needs the sandbox in the background")
+    if with_todo_app and no_controllers:
+        raise click.UsageError("--with-todo-app needs the controllers (drop --no-controllers)")
     if foreground:
-        if with_todo_app:
-            raise click.UsageError("--with-todo-app needs the sandbox in the background")
         os.execv(sys.executable, [sys.executable, "-m", "sandbox", *args, "--foreground"])
     code = _sandbox(*args)
     if code or not with_todo_app:
         sys.exit(code)
-    if no_controllers:
-        raise click.UsageError("--with-todo-app needs the controllers (drop --no-controllers)")
     install_todo_app(state.resolve() / "kubeconfig")
 
 
@@ -79,26 +79,21 @@ def install_todo_app(kubeconfig: Path) -> None:
         if current is not None:
             click.echo(f"todo-app is installed: revision {current.revision}, {current.status}")
             return
-        with_spinner = click.progressbar(length=1, label="installing todo-app (Helm, wait for ready)")
-        with with_spinner as bar:
-            release = helm.install(kubeconfig, TODO_CHART, "todo-app", "todo-app", wait=True)
-            bar.update(1)
+        click.echo("installing todo-app (Helm, waiting until its pods are ready)")
+        release = helm.install(kubeconfig, TODO_CHART, "todo-app", "todo-app", wait=True)
     except helm.HelmError as exc:
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(1)
     click.echo(f"todo-app installed: revision {release.revision}, {release.status}, chart {release.chart}")
 
 
-FAULTS = ("crashloop", "image-pull", "oom", "probe-fail", "pending", "node-down", "slow-start", "high-cpu")
-
-
 @sandbox.command()
 @STATE
-@click.argument("kind", type=click.Choice([*FAULTS, "clear", "list"]), default="list")
+@click.argument("kind", default="list")
 @click.argument("target", required=False, default="")
 @click.option("-n", "--namespace", default="default", show_default=True)
 def fault(state: Path, kind: str, target: str, namespace: str) -> None:
-    """Start an incident on TARGET (deployment/NAME or NAME, statefulset/NAME, pod/NAME,
+    """Start an incident of KIND on TARGET (deployment/NAME or NAME, statefulset/NAME, pod/NAME,
     node/NAME), `clear` the ones on TARGET (or `all`), or `list` them.
 
     \b

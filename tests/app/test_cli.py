@@ -51,3 +51,12 @@ def test_sandbox_port_in_use(tmp_path: Path) -> None:
         result = run("sandbox", "up", "--state", str(tmp_path / "s"), "--port", str(port))
     assert result.returncode == 1
     assert f"error: port {port} on 127.0.0.1 is in use" in result.stderr
+
+
+def test_bad_combinations_start_nothing(tmp_path: Path) -> None:
+    state = tmp_path / "s"
+    refused = run("sandbox", "up", "--state", str(state), "--no-controllers", "--with-todo-app")
+    assert refused.returncode == 2 and "--with-todo-app needs the controllers" in refused.stderr
+    assert not state.exists()
+    unknown = run("sandbox", "fault", "--state", str(state), "meteor", "web")
+    assert unknown.returncode == 2 and "invalid choice: 'meteor'" in unknown.stderr
