@@ -52,6 +52,9 @@ class Recorder:
                 "reportingComponent": component, "reportingInstance": host,
             }
             self.registry.create(EVENTS, namespace, event, WriteOptions())
+            if len(self._seen) > 10_000:  # forget events that are gone (their namespaces were deleted)
+                store = self.registry.store
+                self._seen = {k: n for k, n in self._seen.items() if store.get(EVENTS.storage_key, k[0], n)}
             self._seen[key] = name
         except StatusError:
             pass  # the namespace is going away: its events go with it
