@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
                              help="pods each node takes, as the kubelet's maxPods (default 110)")
             cmd.add_argument("--no-controllers", action="store_true",
                              help="the API server alone: no controllers, scheduler or kubelets")
+            cmd.add_argument("--audit-log", action="store_true",
+                             help="write every request to <state>/audit.log (audit.k8s.io/v1 Events, JSON lines)")
         if name == "up":
             cmd.add_argument("--foreground", action="store_true",
                              help="run in this process instead of the background")
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.max_pods < 1:
             parser.error("--max-pods must be at least 1")
         options = ClusterOptions(controllers=not args.no_controllers, nodes=args.nodes, speed=args.speed,
-                                 max_pods=args.max_pods)
+                                 max_pods=args.max_pods, audit_log=args.audit_log)
     try:
         if args.command == "fault":
             return _fault(state, args.kind, args.target, args.namespace, parser)

@@ -198,6 +198,8 @@ def down(state: Path, timeout: float = 10.0) -> bool:
 def option_args(options: ClusterOptions) -> list[str]:
     """``options`` as ``python -m sandbox serve`` flags."""
     args = ["--nodes", str(options.nodes), "--speed", str(options.speed), "--max-pods", str(options.max_pods)]
+    if options.audit_log:
+        args.append("--audit-log")
     return [*args, "--no-controllers"] if not options.controllers else args
 
 

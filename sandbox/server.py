@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.routing import Route as HttpRoute
 
-from . import discovery, faults_http, rbac, routing
+from . import audit, discovery, faults_http, rbac, routing
 from .controllers.manager import ClusterOptions, ControllerManager
 from .errors import Forbidden, InternalError, NotFound, StatusError, Unauthorized
 from .faults import FaultBook
@@ -48,6 +49,7 @@ class SandboxServer:
         self.token = token
         self.address = address
         self.resources = ResourceHandler(self.registry)
+        self.audit = audit.AuditLog(state_dir / "audit.log") if self.controllers.options.audit_log else None
         self.seed()
 
     def seed(self) -> None:
@@ -97,25 +99,36 @@ class SandboxServer:
                             kind=attrs.resource or None, group=attrs.group or None)
 
     async def dispatch(self, request: Request) -> Response:
+        started = time.time()
+        user: rbac.User | None = None
+        attrs: rbac.Attributes | None = None
         try:
             path = request.url.path
             if path in OPEN_PATHS:
                 return PlainTextResponse("ok")
             user = self.authenticate(request)
             if path == faults_http.PATH:
-                return await faults_http.handle(self.faults, request, user)
-            if path.startswith(("/api/", "/apis/")) and not _is_discovery(path):
+                response = await faults_http.handle(self.faults, request, user)
+            elif path.startswith(("/api/", "/apis/")) and not _is_discovery(path):
                 route = routing.parse(path)
-                self.authorize(user, attributes(request, route))
-                return await self.resources.handle(request, route, user)
-            self.authorize(user, rbac.Attributes(verb=request.method.lower(), path=path))
-            return self.static(request, path)
+                attrs = attributes(request, route)
+                self.authorize(user, attrs)
+                response = await self.resources.handle(request, route, user)
+            else:
+                attrs = rbac.Attributes(verb=request.method.lower(), path=path)
+                self.authorize(user, attrs)
+                response = self.static(request, path)
         except StatusError as exc:
-            return json_response(exc.status(), exc.code)
+            response = json_response(exc.status(), exc.code)
         except Exception as exc:  # a bug: answer as the API server would, and log it
             log.exception("internal error on %s %s", request.method, request.url.path)
             error = InternalError(f"Internal error occurred: {type(exc).__name__}: {exc}")
-            return json_response(error.status(), error.code)
+            response = json_response(error.status(), error.code)
+        if self.audit is not None:
+            uri = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            self.audit.record(method=request.method, uri=uri, user=user, attrs=attrs, code=response.status_code,
+                              started=started, dry_run="dryRun=All" in request.url.query)
+        return response
 
     def static(self, request: Request, path: str) -> Response:
         if request.method != "GET":
@@ -174,6 +187,8 @@ class SandboxServer:
         await self.controllers.stop()
         await self.registry.collector.stop()
         self.store.close()
+        if self.audit is not None:
+            self.audit.close()
 
 
 def _is_discovery(path: str) -> bool:

@@ -41,6 +41,7 @@ class ClusterOptions:
     nodes: int = 1
     speed: float = DEFAULT_SPEED
     max_pods: int = 110  # each node's pod capacity, as the kubelet's maxPods
+    audit_log: bool = False  # write <state>/audit.log, as kube-apiserver's --audit-log-path
 
 
 class ControllerManager:

@@ -1,0 +1,86 @@
+"""Secret values never leave: every Secret's data is replaced by its length, in objects,
+in manifests given to tools, and in arguments written to the audit trail."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import re
+from typing import Any
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+SENSITIVE_KEY = re.compile(r"(pass(word)?|secret|token|api[-_]?key|credential|private[-_]?key)", re.I)
+
+
+def _length(value: Any, encoded: bool) -> str:
+    text = str(value)
+    if encoded:
+        try:
+            return f"<redacted: {len(base64.b64decode(text, validate=True))} bytes>"
+        except ValueError:
+            pass
+    return f"<redacted: {len(text.encode())} bytes>"
+
+
+def redact_object(obj: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``obj`` with a Secret's ``data``/``stringData`` values replaced by their
+    length (and its last-applied annotation, which holds them too, dropped)."""
+    if not isinstance(obj, dict):
+        return obj
+    if obj.get("kind") in ("List", "SecretList") or ("items" in obj and isinstance(obj.get("items"), list)):
+        out = dict(obj)
+        out["items"] = [redact_object(i) if isinstance(i, dict) else i for i in obj["items"]]
+        return out
+    if obj.get("kind") != "Secret":
+        return obj
+    out = copy.deepcopy(obj)
+    for key, encoded in (("data", True), ("stringData", False)):
+        if isinstance(out.get(key), dict):
+            out[key] = {k: _length(v, encoded) for k, v in out[key].items()}
+    annotations = (out.get("metadata") or {}).get("annotations") or {}
+    if LAST_APPLIED in annotations:
+        annotations[LAST_APPLIED] = "<redacted>"
+    return out
+
+
+def redact_manifest(text: str) -> str:
+    """A YAML stream with every Secret in it redacted (text that does not parse is kept
+    only when it names no Secret)."""
+    import yaml
+
+    try:
+        docs = list(yaml.safe_load_all(text))
+    except yaml.YAMLError:
+        return "<redacted: unparsable manifest>" if re.search(r"kind:\s*Secret", text) else text
+    if not any(isinstance(d, dict) and d.get("kind") == "Secret" for d in docs):
+        return text
+    return yaml.safe_dump_all([redact_object(d) if isinstance(d, dict) else d for d in docs], sort_keys=False)
+
+
+def redact_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Tool arguments fit for the audit trail: manifests with Secrets redacted, values under
+    keys that name a password, token or key replaced by their length."""
+
+    def walk(key: str, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: walk(str(k), v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(key, v) for v in value]
+        if isinstance(value, str):
+            if key == "manifest" or "kind: Secret" in value:
+                return redact_manifest(value)
+            if SENSITIVE_KEY.search(key):
+                return _length(value, False)
+        if SENSITIVE_KEY.search(key) and value is not None and not isinstance(value, (bool, int, float)):
+            return _length(value, False)
+        return value
+
+    return {k: walk(k, v) for k, v in arguments.items()}
+
+
+def redact_text(text: str, secrets: list[str]) -> str:
+    """``text`` with each of ``secrets`` (values known to be secret) masked."""
+    for value in secrets:
+        if len(value) >= 4:
+            text = text.replace(value, "<redacted>")
+    return text
