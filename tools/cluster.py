@@ -110,7 +110,7 @@ class Cluster:
         from kubernetes import config
 
         try:
-            contexts, active = config.list_kube_config_contexts(config_file=self._config_file())
+            contexts, active = config.list_kube_config_contexts(config_file=self._config_file())  # type: ignore[no-untyped-call]
         except Exception:
             return {}
         if self.context:

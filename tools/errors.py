@@ -173,6 +173,6 @@ def translate(exc: BaseException) -> KaiError:
         return ClusterError(message, status)
     if module.startswith("urllib3") or isinstance(exc, (ConnectionError, TimeoutError)):
         return Unavailable(trim(f"cannot reach the API server: {name}: {exc}"))
-    if module.startswith("helm_python") or module.startswith("pyhelm3"):
+    if module.startswith(("helm_python", "pyhelm3")):
         return HelmError(trim(str(exc) or name, 600))
     return KaiError(trim(f"{name}: {exc}"))

@@ -33,7 +33,7 @@ class ReleaseInfo(BaseModel):
 class HelmEngine(Protocol):
     name: str
 
-    async def list(self, namespace: str | None) -> list[ReleaseInfo]: ...  # None: every namespace
+    async def releases(self, namespace: str | None) -> list[ReleaseInfo]: ...  # None: every namespace
 
     async def status(self, release: str, namespace: str) -> ReleaseInfo: ...
 

@@ -196,6 +196,7 @@ def tool(risk: Risk, result: type[ToolResult] | None = None) -> Callable[[ToolFn
         input_model = hints[params[1]]
         output = hints.get("return")
         result_model = result if result is not None else output
+        assert isinstance(result_model, type) and issubclass(result_model, ToolResult), fn.__name__
         if risk == "read":
             assert output is not Change, f"{fn.__name__}: a read tool returns its result"
         else:
