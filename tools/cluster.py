@@ -98,7 +98,8 @@ class Cluster:
                 from kubernetes import config
 
                 try:
-                    api = config.new_client_from_config(config_file=self._config_file(), context=self.context)
+                    api = config.new_client_from_config(  # type: ignore[no-untyped-call]
+                        config_file=self._config_file(), context=self.context)
                 except Exception as exc:  # config errors: missing file, unknown context
                     raise KaiError(f"cannot load kubeconfig: {exc}") from exc
                 if self.impersonate:

@@ -25,8 +25,6 @@ def _length(value: Any, encoded: bool) -> str:
 def redact_object(obj: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``obj`` with a Secret's ``data``/``stringData`` values replaced by their
     length (and its last-applied annotation, which holds them too, dropped)."""
-    if not isinstance(obj, dict):
-        return obj
     if obj.get("kind") in ("List", "SecretList") or ("items" in obj and isinstance(obj.get("items"), list)):
         out = dict(obj)
         out["items"] = [redact_object(i) if isinstance(i, dict) else i for i in obj["items"]]
