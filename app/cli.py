@@ -12,16 +12,34 @@ from pathlib import Path
 
 import click
 
+from tools.errors import KaiError
+
+from .policy_cmd import policy
+
 VERSION = "0.1.0"
 REPO = Path(__file__).resolve().parent.parent
 TODO_CHART = REPO / "helm" / "todo-app"
 DEFAULT_STATE = Path(".kai/sandbox")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class KaiGroup(click.Group):
+    """The one place the CLI turns kai's errors into a message: one red line, exit 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KaiError as exc:
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=KaiGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(VERSION, prog_name="kai")
 def main() -> None:
     """kai: turn plain sentences into guarded Kubernetes and Helm operations."""
+
+
+main.add_command(policy)
 
 
 @main.group()

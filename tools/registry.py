@@ -90,7 +90,7 @@ class Change:
         """What an approval is bound to: the change itself and each object's resourceVersion."""
         import hashlib
 
-        parts = [self.command, self.after] + [f"{t.ref()}@{t.resource_version}" for t in self.targets]
+        parts = [self.command] + [f"{t.ref()}@{t.resource_version}" for t in self.targets]
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

@@ -1,0 +1,268 @@
+"""The one door to the cluster: every tool call by the agent, the webhook, MCP or the evals
+comes through :meth:`Executor.call`, which validates it, asks the guard, previews and asks
+for approval when it must, runs it, and records intent and outcome in the audit store.
+
+Nothing raises out of :meth:`Executor.call`: errors and refusals come back as an
+:class:`Outcome` whose ``text`` the model reads (so it can explain), with the audit id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from pydantic import BaseModel
+
+from .budget import render, truncate
+from .context import ToolContext
+from .errors import ApprovalExpired, ApprovalRequired, Denied, KaiError, Rejected, translate
+from .guard import Caller, Guard, Verdict
+from .policy import Policy
+from .redact import redact_arguments
+from .registry import REGISTRY, Change, Registry, Tool, ToolInput, ToolResult
+
+if TYPE_CHECKING:
+    from .audit import AuditStore
+
+log = logging.getLogger("kai.tools")
+T = TypeVar("T")
+MAX_REPREVIEWS = 3
+
+
+@dataclass(frozen=True)
+class Preview:
+    summary: str
+    command: str
+    diff: str
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """What the front end shows a human before a write."""
+
+    approval_id: str
+    tool: str
+    risk: str
+    caller: Caller
+    preview: Preview
+    reason: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ApprovalAnswer:
+    approved: bool
+    approver: str
+    note: str = ""
+
+
+ApproveFn = Callable[[ApprovalRequest], Awaitable[ApprovalAnswer]]
+Status = Literal["ok", "denied", "approval_required", "rejected", "expired", "error"]
+
+
+class Outcome(BaseModel):
+    """A call's result as the agent and front ends see it."""
+
+    tool: str
+    status: Status
+    text: str  # what the model reads: the bounded result, or why not
+    audit_id: int
+    decision: str | None = None
+    error_code: str | None = None
+    details: dict[str, Any] = {}
+    result: dict[str, Any] | None = None
+    preview: dict[str, str] | None = None
+    approval_id: str | None = None
+    approver: str | None = None
+    duration_ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+class Executor:
+    def __init__(self, ctx: ToolContext, policy: Policy, store: AuditStore, *, registry: Registry = REGISTRY,
+                 now: Callable[[], datetime] | None = None) -> None:
+        self.ctx = ctx
+        self.policy = policy
+        self.store = store
+        self.registry = registry
+        self.now = now or (lambda: datetime.now(UTC))
+        self.guard = Guard(policy, clock=lambda: self.now().timestamp())
+        self._context_name: str | None = None
+
+    @property
+    def context_name(self) -> str:
+        if self._context_name is None:
+            self._context_name = self.ctx.cluster.context_name
+        return self._context_name
+
+    async def _db(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def call(self, name: str, arguments: dict[str, Any], caller: Caller,
+                   approve: ApproveFn | None = None) -> Outcome:
+        """Run one tool call through the guard; never raises."""
+        started = time.monotonic()
+        risk = self.registry.get(name).risk if name in self.registry.names() else "unknown"
+        call_id = await self._db(self.store.begin, caller=caller.identity, source=caller.source,
+                                 session=caller.session, tool=name, risk=risk,
+                                 arguments=redact_arguments(arguments), context=self.context_name)
+        run = _Run(self, call_id, name, caller, started)
+        try:
+            tool = self.registry.get(name)
+            args = tool.validate(arguments)
+            verdict = self.guard.before(tool, args, caller)
+            if verdict.decision == "deny":
+                return await run.refuse(verdict)
+            if not tool.writes:
+                await self._db(self.store.decide, call_id, decision="allow")
+                return await run.done(await tool.run(self.ctx, args), "allow")
+            return await self._write(run, tool, args, arguments, approve)
+        except KaiError as exc:
+            return await run.fail(exc)
+        except Exception as exc:
+            log.exception("tool %s failed", name)
+            return await run.fail(translate(exc))
+
+    async def _write(self, run: _Run, tool: Tool, args: ToolInput, arguments: dict[str, Any],
+                     approve: ApproveFn | None) -> Outcome:
+        change = await tool.plan(self.ctx, args)
+        for _ in range(MAX_REPREVIEWS):
+            verdict = self.guard.after(tool, change)
+            if verdict.decision != "deny":
+                verdict = await self.guard.rbac(self.ctx, tool, change, run.caller) if (
+                    run.caller.identity in self.policy.impersonate) else verdict
+            if verdict.decision == "deny":
+                return await run.refuse(verdict, change)
+            if verdict.decision == "allow":
+                await self._db(self.store.decide, run.call_id, decision="allow", preview=change.diff,
+                               command=change.command)
+                return await self._apply(run, change, "allow")
+            await self._db(self.store.decide, run.call_id, decision="confirm", reason=verdict.reason,
+                           preview=change.diff, command=change.command)
+            fingerprint = _fingerprint(tool.name, arguments, change)
+            approval = await self._db(
+                self.store.create_approval, call_id=run.call_id, tool=tool.name, fingerprint=fingerprint,
+                summary=change.summary, preview=change.diff, command=change.command, requested_by=run.caller.identity,
+                expires_at=self.now() + timedelta(seconds=self.policy.approval.ttl_seconds))
+            preview = Preview(change.summary, change.command, change.diff)
+            if approve is None:
+                return await run.fail(ApprovalRequired(
+                    f"approval required: {change.summary} (`{change.command}`); no one here can approve it",
+                    "approval"), change, approval_id=approval.id)
+            answer = await approve(ApprovalRequest(approval.id, tool.name, tool.risk, run.caller, preview,
+                                                   verdict.reason, approval.expires_at))
+            if not self.policy.may_approve(answer.approver, run.caller.identity):
+                return await run.fail(Denied(f"{answer.approver} may not approve changes requested by "
+                                             f"{run.caller.identity}", "approval"), change, approval_id=approval.id)
+            await self._db(self.store.decide_approval, approval.id, approve=answer.approved,
+                           approver=answer.approver, now=self.now())  # raises ApprovalExpired when late
+            if not answer.approved:
+                return await run.fail(Rejected(f"{answer.approver} rejected: {change.summary}"
+                                               + (f" ({answer.note})" if answer.note else ""), "approval"),
+                                      change, approval_id=approval.id, approver=answer.approver)
+            again = await tool.plan(self.ctx, args)
+            if _fingerprint(tool.name, arguments, again) != fingerprint:
+                change = again  # the object changed since the preview: preview and ask again
+                continue
+            if not await self._db(self.store.consume_approval, approval.id, fingerprint, now=self.now()):
+                return await run.fail(ApprovalExpired(f"the approval for {change.summary} is no longer valid",
+                                                      "approval"), change, approval_id=approval.id)
+            await self._db(self.store.approved, run.call_id, approver=answer.approver, approval_id=approval.id)
+            run.approver, run.approval_id = answer.approver, approval.id
+            return await self._apply(run, again, "confirm")
+        return await run.fail(KaiError(f"{tool.name}: the objects kept changing while waiting for approval; "
+                                       "nothing was done"), change)
+
+    async def _apply(self, run: _Run, change: Change, decision: str) -> Outcome:
+        self.guard.record_write(run.caller)
+        result = await change.apply()
+        return await run.done(result, decision, change)
+
+    def schemas(self) -> list[dict[str, Any]]:
+        """The tools this policy lets anyone use at all, as JSON schemas."""
+        allowed = {c for caps in self.policy.roles.values() for c in caps}
+        if self.policy.mode == "read-only":
+            allowed &= {"read"}
+        return [t.schema() for t in self.registry if t.risk in allowed]
+
+    def close(self) -> None:
+        self.guard.close()
+
+
+class _Run:
+    """One call's bookkeeping: turning results and errors into outcomes and audit rows."""
+
+    def __init__(self, executor: Executor, call_id: int, tool: str, caller: Caller, started: float) -> None:
+        self.executor = executor
+        self.call_id = call_id
+        self.tool = tool
+        self.caller = caller
+        self.started = started
+        self.approver: str | None = None
+        self.approval_id: str | None = None
+
+    def _ms(self) -> float:
+        return (time.monotonic() - self.started) * 1000
+
+    async def done(self, result: ToolResult, decision: str, change: Change | None = None) -> Outcome:
+        text = truncate(render(result), self.executor.ctx.budget)
+        duration = self._ms()
+        await self.executor._db(self.executor.store.finish, self.call_id, outcome="ok", result=text,
+                                duration_ms=duration)
+        return Outcome(tool=self.tool, status="ok", text=text, audit_id=self.call_id, decision=decision,
+                       result=result.model_dump(mode="json"), preview=_preview(change),
+                       approval_id=self.approval_id, approver=self.approver, duration_ms=duration)
+
+    async def refuse(self, verdict: Verdict, change: Change | None = None) -> Outcome:
+        await self.executor._db(self.executor.store.decide, self.call_id, decision="deny", reason=verdict.reason,
+                                preview=change.diff if change else None, command=change.command if change else None)
+        return await self.fail(Denied(verdict.reason, verdict.rule), change)
+
+    async def fail(self, error: KaiError, change: Change | None = None, *, approval_id: str | None = None,
+                   approver: str | None = None) -> Outcome:
+        status: Status = "error"
+        if isinstance(error, ApprovalRequired):
+            status = "approval_required"
+        elif isinstance(error, Rejected):
+            status = "rejected"
+        elif isinstance(error, ApprovalExpired):
+            status = "expired"
+        elif isinstance(error, Denied):
+            status = "denied"
+        outcome = {"error": "error", "denied": "denied", "approval_required": "denied", "rejected": "rejected",
+                   "expired": "expired"}[status]
+        duration = self._ms()
+        message = f"{error.code}: {error.message}"
+        details = error.details()
+        if details:
+            message += "\n" + render(details).rstrip()
+        await self.executor._db(self.executor.store.finish, self.call_id, outcome=outcome, error=error.message,
+                                duration_ms=duration)
+        return Outcome(tool=self.tool, status=status, text=message, audit_id=self.call_id,
+                       decision="deny" if status == "denied" else ("confirm" if status != "error" else None),
+                       error_code=error.code, details=details,
+                       preview=_preview(change), approval_id=approval_id or self.approval_id,
+                       approver=approver or self.approver, duration_ms=duration)
+
+
+def _preview(change: Change | None) -> dict[str, str] | None:
+    if change is None:
+        return None
+    return {"summary": change.summary, "command": change.command, "diff": change.diff}
+
+
+def _fingerprint(tool: str, arguments: dict[str, Any], change: Change) -> str:
+    """An approval's binding: the tool, its exact arguments, and the change with each
+    object's resourceVersion at preview time."""
+    canonical = json.dumps(arguments, sort_keys=True, default=str)
+    return hashlib.sha256(f"{tool}\n{canonical}\n{change.fingerprint()}".encode()).hexdigest()
