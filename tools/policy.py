@@ -153,7 +153,7 @@ def _image_in(image: str, prefix: str) -> bool:
     first = image.split("/", 1)[0]
     if "/" not in image or ("." not in first and ":" not in first and first != "localhost"):
         image = "docker.io/" + (image if "/" in image else "library/" + image)
-    return image.startswith(prefix + "/") or image.startswith(prefix + ":") or image == prefix
+    return image.startswith((prefix + "/", prefix + ":")) or image == prefix
 
 
 # --- loading ---------------------------------------------------------------------------
