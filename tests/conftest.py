@@ -33,9 +33,10 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.Sandbo
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.Sandbox]:
     """A sandbox with controllers, a scheduler and one simulated node (speed 10), shared by
-    the suites that need workloads to run; each works in namespaces of its own."""
+    the suites that need workloads to run; each works in namespaces of its own. Its audit log
+    (``<state>/audit.log``) shows what it received."""
     state = tmp_path_factory.mktemp("cluster")
-    running = control.up(state)
+    running = control.up(state, options=ClusterOptions(audit_log=True))
     yield running
     control.down(state)
 

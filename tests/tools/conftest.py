@@ -28,9 +28,16 @@ def kc(cluster: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
     return kubectl_for(cluster.kubeconfig, tmp_path_factory.mktemp("kubecache"))
 
 
+SMALL = {"requests": {"cpu": "10m", "memory": "32Mi"}}
+COPY_VALUES = {"frontend": {"service": {"type": "ClusterIP"}, "resources": SMALL}, "backend": {"resources": SMALL}}
+
+
 def install_todo(cluster: Sandbox, namespace: str, release: str = "todo-app") -> str:
-    """Install the todo-app chart as ``release`` in ``namespace`` and wait until ready."""
-    helm.install(cluster.kubeconfig, CHART, release, namespace, wait=True, timeout=120)
+    """Install the todo-app chart as ``release`` in ``namespace`` and wait until ready. Only
+    the seed's namespace keeps the seed's NodePort Service (30001) and resource requests; other
+    copies get a ClusterIP Service and small requests, so many fit on the one simulated node."""
+    values = None if namespace == "todo-app" else COPY_VALUES
+    helm.install(cluster.kubeconfig, CHART, release, namespace, values=values, wait=True, timeout=120)
     return namespace
 
 
@@ -41,9 +48,12 @@ def todo(cluster: Sandbox) -> str:
 
 
 @pytest.fixture
-def fresh_todo(cluster: Sandbox) -> str:
-    """A namespace of this test's own with the todo stack installed, for tests that change it."""
-    return install_todo(cluster, f"todo-w{next(_counter)}")
+def fresh_todo(cluster: Sandbox, kc: Kubectl) -> Iterator[str]:
+    """A namespace of this test's own with the todo stack installed, for tests that change it
+    (deleted afterwards)."""
+    namespace = install_todo(cluster, f"todo-w{next(_counter)}")
+    yield namespace
+    kc("delete", "namespace", namespace, "--wait=false")
 
 
 @pytest.fixture
@@ -53,18 +63,18 @@ def ctx(cluster: Sandbox) -> Iterator[ToolContext]:
     context.cluster.close()
 
 
-def read(ctx: ToolContext, name: str, **arguments: Any) -> Any:
+def read(ctx: ToolContext, name: str, /, **arguments: Any) -> Any:
     """Run read tool ``name`` and return its result."""
     item = REGISTRY.get(name)
     return asyncio.run(item.run(ctx, item.validate(arguments)))
 
 
-def plan(ctx: ToolContext, name: str, **arguments: Any) -> Change:
+def plan(ctx: ToolContext, name: str, /, **arguments: Any) -> Change:
     item = REGISTRY.get(name)
     return asyncio.run(item.plan(ctx, item.validate(arguments)))
 
 
-def write(ctx: ToolContext, name: str, **arguments: Any) -> tuple[Change, ToolResult]:
+def write(ctx: ToolContext, name: str, /, **arguments: Any) -> tuple[Change, ToolResult]:
     """Plan write tool ``name``, apply it, and return the change and the result."""
     item = REGISTRY.get(name)
 
