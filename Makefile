@@ -28,6 +28,7 @@ test: install lint typecheck imports
 bench: install
 	$(BIN)/python -m benchmarks.sandbox_api --out benchmarks/results/sandbox_api.json
 	$(BIN)/python -m benchmarks.workloads --out benchmarks/results/workloads.json
+	$(BIN)/python -m benchmarks.audit --out benchmarks/results/audit.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -14,6 +14,7 @@ import click
 
 from tools.errors import KaiError
 
+from .audit_cmd import audit
 from .policy_cmd import policy
 
 VERSION = "0.1.0"
@@ -40,6 +41,7 @@ def main() -> None:
 
 
 main.add_command(policy)
+main.add_command(audit)
 
 
 @main.group()
