@@ -1,7 +1,7 @@
-"""Helm releases through Helm's Go SDK (helm-python-sdk), with the Secret storage driver.
-
-The SDK is imported when a function runs, never at import time, so front ends that
-only show help stay fast.
+"""Helm releases for synchronous callers (``kai sandbox up --with-todo-app``, test fixtures):
+a thin facade over :class:`tools.helm_sdk.SdkEngine`, Helm's Go SDK with the Secret storage
+driver. The SDK is imported when a function runs, never at import time, so front ends that
+only show help stay fast. Every failure is a :class:`HelmError` (a kai error).
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import HelmError, KaiError, NotFound
+from .helm_engine import DEFAULT_TIMEOUT, KubeTarget, ReleaseInfo
 
-class HelmError(Exception):
-    """A Helm action failed; the message is Helm's."""
+__all__ = ["HelmError", "Release", "install", "status"]
 
 
 @dataclass(frozen=True)
@@ -25,42 +26,44 @@ class Release:
     app_version: str
 
     @classmethod
-    def from_sdk(cls, raw: dict[str, Any]) -> Release:
-        return cls(name=str(raw.get("name", "")), namespace=str(raw.get("namespace", "")),
-                   revision=int(raw.get("revision", 0)), status=str(raw.get("status", "")),
-                   chart=f"{raw.get('chart_name', '')}-{raw.get('chart_version', '')}",
-                   app_version=str(raw.get("app_version", "")))
+    def of(cls, info: ReleaseInfo) -> Release:
+        return cls(name=info.name, namespace=info.namespace, revision=info.revision, status=info.status,
+                   chart=info.chart, app_version=info.app_version)
 
 
-def _config(kubeconfig: Path, namespace: str) -> Any:
-    from helm_python import Config
+def _engine(kubeconfig: Path) -> Any:
+    from .helm_sdk import SdkEngine
 
-    return Config(kubeconfig_path=str(kubeconfig), namespace=namespace)
+    return SdkEngine(KubeTarget(kubeconfig=str(kubeconfig)))
 
 
 def status(kubeconfig: Path, release: str, namespace: str) -> Release | None:
     """The release's current revision, or None when there is no such release."""
-    from helm_python.errors import HelmError as SdkError
-    from helm_python.errors import HelmNotFoundError
-
+    engine = _engine(kubeconfig)
     try:
-        return Release.from_sdk(_config(kubeconfig, namespace).status(release))
-    except HelmNotFoundError:
+        return Release.of(engine.status_sync(release, namespace))
+    except NotFound:
         return None
-    except SdkError as exc:
-        raise HelmError(str(exc)) from exc
+    except HelmError:
+        raise
+    except KaiError as exc:
+        raise HelmError(exc.message) from exc
+    finally:
+        engine.close()
 
 
 def install(kubeconfig: Path, chart: Path, release: str, namespace: str, *,
-            values: dict[str, Any] | None = None, wait: bool = True, timeout: int = 300) -> Release:
+            values: dict[str, Any] | None = None, wait: bool = True, timeout: int = DEFAULT_TIMEOUT) -> Release:
     """Install ``chart`` as ``release`` in ``namespace`` (created when missing); with
     ``wait``, return once every resource is ready (Helm's watcher)."""
-    from helm_python.errors import HelmError as SdkError
-
+    engine = _engine(kubeconfig)
     try:
-        raw = _config(kubeconfig, namespace).install(
-            str(chart), release, values, namespace=namespace, create_namespace=True, timeout=timeout,
-            wait="watcher" if wait else None)
-    except SdkError as exc:
-        raise HelmError(str(exc)) from exc
-    return Release.from_sdk(raw)
+        done = engine.install_sync(str(chart), release, namespace, values or {}, create_namespace=True, wait=wait,
+                                   timeout=timeout)
+    except HelmError:
+        raise
+    except KaiError as exc:
+        raise HelmError(exc.message) from exc
+    finally:
+        engine.close()
+    return Release.of(done.release)
