@@ -29,6 +29,7 @@ bench: install
 	$(BIN)/python -m benchmarks.sandbox_api --out benchmarks/results/sandbox_api.json
 	$(BIN)/python -m benchmarks.workloads --out benchmarks/results/workloads.json
 	$(BIN)/python -m benchmarks.audit --out benchmarks/results/audit.json
+	$(BIN)/python -m benchmarks.guard --out benchmarks/results/guard.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
