@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import yaml
 
 T = TypeVar("T")
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's, when PyYAML was built with it
 
 
 @functools.cache
@@ -30,7 +31,7 @@ def render(data: Any) -> str:
     """The text a model is shown for a result: block YAML, no nulls, keys in model order."""
     if hasattr(data, "model_dump"):
         data = data.model_dump(mode="json", exclude_none=True)
-    return yaml.safe_dump(data, sort_keys=False, width=200, allow_unicode=True, default_flow_style=False)
+    return yaml.dump(data, Dumper=_DUMPER, sort_keys=False, width=200, allow_unicode=True, default_flow_style=False)
 
 
 def fit_items(items: Sequence[T], budget: int, cost: Callable[[T], str] = render) -> tuple[list[T], int]:

@@ -81,6 +81,7 @@ class Cluster:
     _api: Any = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _resources: list[ApiResource] | None = field(default=None, init=False, repr=False)
+    _context_entry: dict[str, Any] | None = field(default=None, init=False, repr=False)
 
     # --- the client ----------------------------------------------------------------
 
@@ -108,6 +109,12 @@ class Cluster:
             return self._api
 
     def _kubeconfig_context(self) -> dict[str, Any]:
+        """The kubeconfig's entry for this context (read once)."""
+        if self._context_entry is None:
+            self._context_entry = self._read_context()
+        return self._context_entry
+
+    def _read_context(self) -> dict[str, Any]:
         from kubernetes import config
 
         try:
