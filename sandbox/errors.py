@@ -126,9 +126,19 @@ class Invalid(StatusError):
     reason = "Invalid"
 
 
+class TooManyRequests(StatusError):
+    code = 429
+    reason = "TooManyRequests"
+
+
 class InternalError(StatusError):
     code = 500
     reason = "InternalError"
+
+
+class ServiceUnavailable(StatusError):
+    code = 503
+    reason = "ServiceUnavailable"
 
 
 def field_cause(field: str, message: str, reason: str = "FieldValueInvalid") -> dict[str, str]:

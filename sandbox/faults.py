@@ -31,7 +31,10 @@ from .selectors import labels_match, selector_from_match_labels
 
 Obj = dict[str, Any]
 
-KINDS = ("crashloop", "image-pull", "oom", "probe-fail", "pending", "node-down", "slow-start", "high-cpu")
+KINDS = ("crashloop", "image-pull", "oom", "probe-fail", "pending", "node-down", "slow-start", "high-cpu",
+         "api-throttle", "api-unavailable")
+API = {"api-throttle", "api-unavailable"}  # the API server itself answers 429 / 503 to the next N requests
+MAX_API_REQUESTS = 1000
 POD_BEHAVIOUR = {"crashloop", "oom", "probe-fail", "slow-start", "high-cpu"}
 WORKLOADS = {"deployment": ("apps", "deployments"), "statefulset": ("apps", "statefulsets"),
              "daemonset": ("apps", "daemonsets"), "replicaset": ("apps", "replicasets")}
@@ -65,6 +68,23 @@ class FaultBook:
         self._db.execute("CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
                          " namespace TEXT NOT NULL, target TEXT NOT NULL, created TEXT NOT NULL, undo TEXT NOT NULL)")
         self.listeners: list[Listener] = []
+        self._api: dict[int, list[Any]] = {f.id: [f.kind, int(f.target.partition("/")[2])]
+                                           for f in self.active() if f.kind in API}
+
+    def take_api_fault(self) -> str | None:
+        """The API fault this request meets (``api-throttle``, ``api-unavailable``), counting
+        it; a fault whose requests are used up ends."""
+        if not self._api:
+            return None
+        fault_id = next(iter(self._api))
+        kind, left = self._api[fault_id]
+        if left <= 1:
+            del self._api[fault_id]
+            with self.registry.store.transaction():
+                self._db.execute("DELETE FROM faults WHERE id = ?", (fault_id,))
+        else:
+            self._api[fault_id][1] = left - 1
+        return str(kind)
 
     def active(self) -> list[Fault]:
         rows = self._db.execute("SELECT id, kind, namespace, target, created, undo FROM faults ORDER BY id")
@@ -103,11 +123,13 @@ class FaultBook:
             undo = self._change_template(kind, target, namespace)
         created = timefmt.rfc3339()
         with self.registry.store.transaction():
-            scope = namespace if kind != "node-down" else ""
+            scope = namespace if kind != "node-down" and kind not in API else ""
             cursor = self._db.execute(
                 "INSERT INTO faults (kind, namespace, target, created, undo) VALUES (?, ?, ?, ?, ?)",
                 (kind, scope, target, created, json.dumps(undo)))
         fault = Fault(int(cursor.lastrowid or 0), kind, scope, target, created, undo)
+        if kind in API:
+            self._api[fault.id] = [kind, int(target.partition("/")[2])]
         for listener in self.listeners:
             listener(fault, True)
         return fault
@@ -116,8 +138,9 @@ class FaultBook:
         """Remove the faults on ``target`` (every fault when it is ``all``) and undo their changes."""
         gone = [f for f in self.active()
                 if target == "all" or (f.target == self._normal(target, node=f.kind == "node-down")
-                and (f.kind == "node-down" or f.namespace == namespace))]
+                and (f.kind == "node-down" or f.namespace == namespace)) or (f.kind in API and f.target == target)]
         for fault in gone:
+            self._api.pop(fault.id, None)
             with self.registry.store.transaction():
                 self._db.execute("DELETE FROM faults WHERE id = ?", (fault.id,))
             if fault.undo:
@@ -134,6 +157,12 @@ class FaultBook:
         return f"{ALIASES.get(kind, kind)}/{name}"
 
     def _target(self, kind: str, target: str, namespace: str) -> str:
+        if kind in API:
+            what, _, count = target.partition("/")
+            if what != "requests" or not count.isdigit() or not 1 <= int(count) <= MAX_API_REQUESTS:
+                raise BadRequest(f'the {kind} fault targets requests/N (the next N API requests, '
+                                 f'1 to {MAX_API_REQUESTS}), not "{target}"')
+            return f"requests/{int(count)}"
         normal = self._normal(target, node=kind == "node-down")
         what, _, name = normal.partition("/")
         if kind == "node-down":

@@ -23,7 +23,15 @@ from starlette.routing import Route as HttpRoute
 
 from . import audit, discovery, faults_http, rbac, routing
 from .controllers.manager import ClusterOptions, ControllerManager
-from .errors import Forbidden, InternalError, NotFound, StatusError, Unauthorized
+from .errors import (
+    Forbidden,
+    InternalError,
+    NotFound,
+    ServiceUnavailable,
+    StatusError,
+    TooManyRequests,
+    Unauthorized,
+)
 from .faults import FaultBook
 from .handlers import ResourceHandler, attributes, json_response
 from .registry import Registry, WriteOptions
@@ -109,6 +117,13 @@ class SandboxServer:
             user = self.authenticate(request)
             if path == faults_http.PATH:
                 response = await faults_http.handle(self.faults, request, user)
+            elif path.startswith(("/api", "/apis")) and (fault := self.faults.take_api_fault()):
+                if fault == "api-throttle":  # as API Priority and Fairness rejects: 429, Retry-After 1
+                    response = json_response(TooManyRequests("Too many requests, please try again later.").status(),
+                                             429)
+                    response.headers["Retry-After"] = "1"
+                else:
+                    raise ServiceUnavailable("the server is currently unable to handle the request")
             elif path.startswith(("/api/", "/apis/")) and not _is_discovery(path):
                 route = routing.parse(path)
                 attrs = attributes(request, route)
