@@ -6,6 +6,7 @@ ReplicaSet templates, so templates compare equal the way kubectl expects).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any
 
@@ -202,7 +203,17 @@ def namespace(obj: Obj, old: Obj | None) -> None:
 
 
 def secret(obj: Obj, old: Obj | None) -> None:
+    """``stringData`` is write-only: merged into ``data`` (base64), its values winning, as
+    the API server converts it."""
     obj.setdefault("type", "Opaque")
+    string_data = obj.get("stringData")
+    if isinstance(string_data, dict) and all(isinstance(v, str) for v in string_data.values()):
+        data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
+        assert isinstance(data, dict)
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(value.encode()).decode()
+        obj["data"] = data
+        del obj["stringData"]
 
 
 def pvc(obj: Obj, old: Obj | None) -> None:

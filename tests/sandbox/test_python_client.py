@@ -264,3 +264,14 @@ def test_namespace_lifecycle_and_access_review(api: client.ApiClient) -> None:
     review = client.AuthorizationV1Api(api).create_self_subject_access_review(
         {"spec": {"resourceAttributes": {"verb": "delete", "resource": "pods", "namespace": NS}}})
     assert review.status.allowed is True
+
+
+def test_secret_string_data_is_stored_as_data(api: client.ApiClient) -> None:
+    import base64
+
+    core = client.CoreV1Api(api)
+    core.create_namespaced_secret(NS, {"metadata": {"name": "plain"}, "data": {"a": base64.b64encode(b"1").decode()},
+                                       "stringData": {"b": "two", "a": "one"}})
+    secret = core.read_namespaced_secret("plain", NS)
+    assert secret.string_data is None
+    assert {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()} == {"a": "one", "b": "two"}
