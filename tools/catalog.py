@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import access, events, logs, objects  # noqa: F401  (registration)
+from . import access, autoscale, events, logs, manifests, nodes, objects, workloads  # noqa: F401  (registration)
 from .registry import REGISTRY, Registry, Tool
 
 __all__ = ["REGISTRY", "Registry", "Tool"]

@@ -244,7 +244,7 @@ def _clean(schema: dict[str, Any]) -> dict[str, Any]:
             if isinstance(any_of, list):
                 rest = [s for s in any_of if s != {"type": "null"}]
                 if len(rest) == 1:
-                    node = {**{k: v for k, v in node.items() if k != "anyOf"}, **rest[0]}
+                    return walk({**{k: v for k, v in node.items() if k != "anyOf"}, **rest[0]})
             return {k: walk(v) for k, v in node.items() if k != "title"}
         if isinstance(node, list):
             return [walk(v) for v in node]
