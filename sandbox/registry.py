@@ -46,6 +46,7 @@ KEEP_STATUS_ON_CREATE = {"nodes"}  # a kubelet registers its node with a status
 # Resources whose DELETE answers the deleted object rather than a Status.
 RETURNS_DELETED = {"pods", "services", "serviceaccounts", "persistentvolumeclaims", "persistentvolumes",
                    "resourcequotas", "storageclasses.storage.k8s.io"}
+IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
 NAMESPACES = "namespaces"
 
 
@@ -308,6 +309,9 @@ class Registry:
                            f"{opts.resource_version}, ResourceVersion in object meta: "
                            f"{meta.get('resourceVersion')}", name=name, kind=res.plural,
                            group=res.group)
+        if res.storage_key == NAMESPACES and name in IMMORTAL_NAMESPACES:  # NamespaceLifecycle admission
+            raise Forbidden(f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                            name=name, kind=NAMESPACES)
         if opts.dry_run:
             return conversion.to_served(res, current)
         if res.plural == NAMESPACES and not res.group:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -275,3 +276,13 @@ def test_secret_string_data_is_stored_as_data(api: client.ApiClient) -> None:
     secret = core.read_namespaced_secret("plain", NS)
     assert secret.string_data is None
     assert {k: base64.b64decode(v).decode() for k, v in (secret.data or {}).items()} == {"a": "one", "b": "two"}
+
+
+@pytest.mark.parametrize("name", ["default", "kube-system", "kube-public"])
+def test_system_namespaces_may_not_be_deleted(api: client.ApiClient, name: str) -> None:
+    core = client.CoreV1Api(api)
+    for dry_run in ("All", None):
+        with pytest.raises(ApiException) as err:
+            core.delete_namespace(name, dry_run=dry_run)
+        assert status_of(err.value) == (403, "Forbidden")
+        assert "this namespace may not be deleted" in json.loads(err.value.body)["message"]
