@@ -56,24 +56,36 @@ def redact_manifest(text: str) -> str:
 
 
 def redact_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
-    """Tool arguments fit for the audit trail: manifests with Secrets redacted, values under
-    keys that name a password, token or key replaced by their length."""
+    """Tool arguments fit for the audit trail: manifests with Secrets redacted; values under a
+    key that names a password, token, key or secret (at any depth: everything under
+    ``secrets:`` too) replaced by their length; ``--set`` style ``path=value`` strings whose
+    path names one likewise."""
 
-    def walk(key: str, value: Any) -> Any:
+    def walk(key: str, value: Any, sensitive: bool) -> Any:
+        sensitive = sensitive or bool(SENSITIVE_KEY.search(key))
         if isinstance(value, dict):
-            return {k: walk(str(k), v) for k, v in value.items()}
+            return {k: walk(str(k), v, sensitive) for k, v in value.items()}
         if isinstance(value, list):
-            return [walk(key, v) for v in value]
+            return [walk(key, v, sensitive) for v in value]
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        if sensitive:
+            return _length(value, False)
         if isinstance(value, str):
             if key == "manifest" or "kind: Secret" in value:
                 return redact_manifest(value)
-            if SENSITIVE_KEY.search(key):
-                return _length(value, False)
-        if SENSITIVE_KEY.search(key) and value is not None and not isinstance(value, (bool, int, float)):
-            return _length(value, False)
+            path, eq, setting = value.partition("=")
+            if eq and SENSITIVE_KEY.search(path) and "\n" not in path:
+                return f"{path}={_length(setting, False)}"
         return value
 
-    return {k: walk(k, v) for k, v in arguments.items()}
+    return {k: walk(k, v, False) for k, v in arguments.items()}
+
+
+def redact_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Helm values with everything under a sensitive key (``secrets:``, ``password``, …)
+    replaced by its length."""
+    return redact_arguments(values)
 
 
 def redact_text(text: str, secrets: list[str]) -> str:
