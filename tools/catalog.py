@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from . import access, autoscale, events, logs, manifests, nodes, objects, workloads  # noqa: F401  (registration)
+from . import (  # noqa: F401  (registration)
+    access,
+    autoscale,
+    diagnose,
+    events,
+    health,
+    logs,
+    manifests,
+    nodes,
+    objects,
+    workloads,
+)
 from .registry import REGISTRY, Registry, Tool
 
 __all__ = ["REGISTRY", "Registry", "Tool"]
