@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (registration)
     diagnose,
     events,
     health,
+    helm_tools,
     logs,
     manifests,
     nodes,

@@ -67,10 +67,12 @@ def redact_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
             return {k: walk(str(k), v, sensitive) for k, v in value.items()}
         if isinstance(value, list):
             return [walk(key, v, sensitive) for v in value]
-        if value is None or isinstance(value, (bool, int, float)):
+        if value is None or isinstance(value, bool) or value == "":
             return value
         if sensitive:
             return _length(value, False)
+        if isinstance(value, (int, float)):
+            return value
         if isinstance(value, str):
             if key == "manifest" or "kind: Secret" in value:
                 return redact_manifest(value)
