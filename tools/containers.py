@@ -24,13 +24,12 @@ from .preview import (
     dry_run_patch,
     kubectl,
     pick_container,
-    redacted,
     ref,
     resolve_workload,
     target,
     to_yaml,
 )
-from .redact import SENSITIVE_KEY
+from .redact import SENSITIVE_KEY, redacted
 from .registry import Change, ToolInput, ToolResult, tool
 from .resolve import Resolved
 

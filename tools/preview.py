@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BeforeValidator
 
 from .cluster import ApiResource, Cluster
 from .errors import Ambiguous, NotFound
-from .redact import LAST_APPLIED, SENSITIVE_KEY, redact_object
+from .redact import LAST_APPLIED, redact_object
 from .registry import Target
 from .resolve import NAME, Resolved, resolve, resolve_kind
 
@@ -77,26 +77,6 @@ TemplateKind = Annotated[Literal["deployment", "statefulset", "daemonset"], Befo
 # --- YAML for previews ----------------------------------------------------------------
 
 
-def _redact_env(node: Any) -> None:
-    """Mask, in place, literal values of env vars named like a password, token or secret."""
-    if isinstance(node, dict):
-        env = node.get("env")
-        if isinstance(env, list):
-            for var in env:
-                if (isinstance(var, dict) and isinstance(var.get("value"), str)
-                        and SENSITIVE_KEY.search(str(var.get("name", "")))):
-                    var["value"] = redacted(var["value"])
-        for value in node.values():
-            _redact_env(value)
-    elif isinstance(node, list):
-        for value in node:
-            _redact_env(value)
-
-
-def redacted(value: str) -> str:
-    return f"<redacted: {len(value.encode())} bytes>"
-
-
 def clean(obj: dict[str, Any], *, status: bool = False) -> dict[str, Any]:
     """A copy of ``obj`` fit to show: see the module's docstring."""
     out = copy.deepcopy(redact_object(obj))
@@ -111,7 +91,6 @@ def clean(obj: dict[str, Any], *, status: bool = False) -> dict[str, Any]:
                 meta.pop("annotations")
     if not status:
         out.pop("status", None)
-    _redact_env(out.get("spec"))
     return out
 
 

@@ -22,19 +22,46 @@ def _length(value: Any, encoded: bool) -> str:
     return f"<redacted: {len(text.encode())} bytes>"
 
 
+def redacted(value: str) -> str:
+    """What a secret value becomes: its length."""
+    return f"<redacted: {len(value.encode())} bytes>"
+
+
+def _mask_env(node: Any) -> bool:
+    """Mask, in place, literal values of env vars named like a password, token or secret;
+    whether any was."""
+    found = False
+    if isinstance(node, dict):
+        env = node.get("env")
+        if isinstance(env, list):
+            for var in env:
+                if (isinstance(var, dict) and isinstance(var.get("value"), str)
+                        and SENSITIVE_KEY.search(str(var.get("name", "")))):
+                    var["value"] = redacted(var["value"])
+                    found = True
+        for value in node.values():
+            found = _mask_env(value) or found
+    elif isinstance(node, list):
+        for value in node:
+            found = _mask_env(value) or found
+    return found
+
+
 def redact_object(obj: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``obj`` with a Secret's ``data``/``stringData`` values replaced by their
-    length (and its last-applied annotation, which holds them too, dropped)."""
+    length, and in any other object the literal values of env vars named like a password,
+    token or secret (with the last-applied annotation, which holds them too, masked)."""
     if obj.get("kind") in ("List", "SecretList") or ("items" in obj and isinstance(obj.get("items"), list)):
         out = dict(obj)
         out["items"] = [redact_object(i) if isinstance(i, dict) else i for i in obj["items"]]
         return out
-    if obj.get("kind") != "Secret":
-        return obj
     out = copy.deepcopy(obj)
-    for key, encoded in (("data", True), ("stringData", False)):
-        if isinstance(out.get(key), dict):
-            out[key] = {k: _length(v, encoded) for k, v in out[key].items()}
+    if obj.get("kind") == "Secret":
+        for key, encoded in (("data", True), ("stringData", False)):
+            if isinstance(out.get(key), dict):
+                out[key] = {k: _length(v, encoded) for k, v in out[key].items()}
+    elif not _mask_env(out.get("spec")):
+        return obj
     annotations = (out.get("metadata") or {}).get("annotations") or {}
     if LAST_APPLIED in annotations:
         annotations[LAST_APPLIED] = "<redacted>"
