@@ -4,7 +4,6 @@ each answer checked against ``kubectl auth can-i``."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ import tools.access  # noqa: F401  (registers the tool)
 from sandbox.control import Sandbox
 from tests.conftest import Kubectl
 from tests.tools.conftest import read
-from tools.cluster import Cluster
+from tests.tools.recording import RecordingCluster
 from tools.context import ToolContext
 from tools.errors import InvalidInput
 from tools.registry import REGISTRY
@@ -47,16 +46,6 @@ subjects:
 """
 
 
-@dataclass
-class Spy(Cluster):
-    """A cluster connection that records every request it sends."""
-
-    sent: list[tuple[str, str]] = field(default_factory=list, init=False)
-
-    def _send(self, method: str, path: str, query: list[tuple[str, str]] | None, body: Any,
-              content_type: str | None, accept: str) -> Any:
-        self.sent.append((method, path))
-        return super()._send(method, path, query, body, content_type, accept)
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +112,7 @@ def test_answers_differ_by_namespace(ctx: ToolContext, kc: Kubectl, rbac: str, t
 
 @pytest.fixture
 def spy(cluster: Sandbox) -> Iterator[ToolContext]:
-    context = ToolContext(Spy(kubeconfig=cluster.kubeconfig))
+    context = ToolContext(RecordingCluster(kubeconfig=cluster.kubeconfig))
     yield context
     context.cluster.close()
 
@@ -142,11 +131,11 @@ def spy(cluster: Sandbox) -> Iterator[ToolContext]:
 def test_bad_input_is_refused_before_any_request(spy: ToolContext, arguments: dict[str, Any]) -> None:
     with pytest.raises(InvalidInput, match="invalid arguments for can_i"):
         read(spy, "can_i", **arguments)
-    assert isinstance(spy.cluster, Spy) and spy.cluster.sent == []
+    assert isinstance(spy.cluster, RecordingCluster) and spy.cluster.sent == []
 
 
 def test_unknown_resource(spy: ToolContext) -> None:
     with pytest.raises(InvalidInput, match="unknown kind 'pdos'"):
         read(spy, "can_i", verb="get", resource="pdos")
-    assert isinstance(spy.cluster, Spy)
-    assert not any("selfsubjectaccessreviews" in path for _, path in spy.cluster.sent)
+    assert isinstance(spy.cluster, RecordingCluster)
+    assert not any("selfsubjectaccessreviews" in path for _, path, _ in spy.cluster.sent)

@@ -12,7 +12,7 @@ import tools.autoscale
 import tools.workloads  # noqa: F401  (registers the tools)
 from sandbox.control import Sandbox
 from tests.tools.conftest import Kubectl
-from tests.tools.preview_support import RecordingCluster, applied, plan_only, recording_context, refused
+from tests.tools.recording import RecordingCluster, applied, plan_only, recording_context, refused
 from tools.context import ToolContext
 from tools.errors import InvalidInput
 

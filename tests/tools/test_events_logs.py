@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -16,6 +15,7 @@ import tools.logs
 from sandbox.control import Sandbox
 from tests.conftest import Kubectl
 from tests.tools.conftest import read, wait_for
+from tests.tools.recording import RecordingCluster
 from tools.budget import count_tokens, render
 from tools.cluster import Cluster
 from tools.context import ToolContext
@@ -114,16 +114,6 @@ spec:
 """
 
 
-@dataclass
-class Spy(Cluster):
-    """A cluster connection that records every request it sends."""
-
-    sent: list[tuple[str, str, dict[str, str]]] = field(default_factory=list, init=False)
-
-    def _send(self, method: str, path: str, query: list[tuple[str, str]] | None, body: Any,
-              content_type: str | None, accept: str) -> Any:
-        self.sent.append((method, path, dict(query or [])))
-        return super()._send(method, path, query, body, content_type, accept)
 
 
 @pytest.fixture(scope="module")
@@ -148,13 +138,13 @@ def mine(cluster: Sandbox, kc: Kubectl) -> Iterator[str]:
 
 @pytest.fixture
 def spy(cluster: Sandbox) -> Iterator[ToolContext]:
-    context = ToolContext(Spy(kubeconfig=cluster.kubeconfig))
+    context = ToolContext(RecordingCluster(kubeconfig=cluster.kubeconfig))
     yield context
     context.cluster.close()
 
 
 def sent(ctx: ToolContext) -> list[tuple[str, str, dict[str, str]]]:
-    assert isinstance(ctx.cluster, Spy)
+    assert isinstance(ctx.cluster, RecordingCluster)
     return ctx.cluster.sent
 
 

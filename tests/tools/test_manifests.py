@@ -14,7 +14,7 @@ import pytest
 import tools.manifests  # noqa: F401  (registers the tools)
 from sandbox.control import Sandbox
 from tests.tools.conftest import Kubectl, wait_for
-from tests.tools.preview_support import RecordingCluster, applied, plan_only, recording_context, refused
+from tests.tools.recording import RecordingCluster, applied, plan_only, recording_context, refused
 from tools.context import ToolContext
 from tools.errors import Conflict, InvalidInput, NotFound
 

@@ -12,7 +12,7 @@ import tools.nodes  # noqa: F401  (registers the tools)
 from sandbox import audit, control
 from sandbox.controllers.manager import ClusterOptions
 from tests.conftest import Kubectl, kubectl_for, wait_for
-from tests.tools.preview_support import applied, plan_only, recording_context, refused
+from tests.tools.recording import applied, plan_only, recording_context, refused
 from tools.context import ToolContext
 from tools.errors import InvalidInput, NotFound
 

@@ -8,7 +8,6 @@ import asyncio
 import base64
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import tools.objects  # registers the tools
 from sandbox.control import Sandbox
 from tests.conftest import Kubectl, kubectl_for
 from tests.tools.conftest import read, wait_for
+from tests.tools.recording import RecordingCluster
 from tools.budget import count_tokens, more_note, render
 from tools.cluster import Cluster
 from tools.context import ToolContext
@@ -66,16 +66,6 @@ spec:
 """
 
 
-@dataclass
-class Spy(Cluster):
-    """A cluster connection that records every request it sends."""
-
-    sent: list[tuple[str, str]] = field(default_factory=list, init=False)
-
-    def _send(self, method: str, path: str, query: list[tuple[str, str]] | None, body: Any,
-              content_type: str | None, accept: str) -> Any:
-        self.sent.append((method, path))
-        return super()._send(method, path, query, body, content_type, accept)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +87,7 @@ def mine(cluster: Sandbox, kc: Kubectl) -> Iterator[str]:
 
 @pytest.fixture
 def spy(cluster: Sandbox) -> Iterator[ToolContext]:
-    context = ToolContext(Spy(kubeconfig=cluster.kubeconfig))
+    context = ToolContext(RecordingCluster(kubeconfig=cluster.kubeconfig))
     yield context
     context.cluster.close()
 
@@ -455,7 +445,7 @@ def test_lists_longer_than_one_page(many_pods: Cluster, sandbox: Sandbox, monkey
 def test_bad_input_is_refused_before_any_request(spy: ToolContext, tool: str, arguments: dict[str, Any]) -> None:
     with pytest.raises(InvalidInput, match=f"invalid arguments for {tool}"):
         read(spy, tool, **arguments)
-    assert isinstance(spy.cluster, Spy) and spy.cluster.sent == []
+    assert isinstance(spy.cluster, RecordingCluster) and spy.cluster.sent == []
 
 
 def test_a_kind_that_cannot_be_listed(ctx: ToolContext) -> None:
@@ -466,6 +456,6 @@ def test_a_kind_that_cannot_be_listed(ctx: ToolContext) -> None:
 def test_an_unknown_kind_is_a_clear_error(spy: ToolContext) -> None:
     with pytest.raises(InvalidInput, match="unknown kind 'deploymnt'; closest: deployments"):
         read(spy, "list_resources", kind="deploymnt")
-    assert isinstance(spy.cluster, Spy)
+    assert isinstance(spy.cluster, RecordingCluster)
     assert all(method == "GET" and path.startswith(("/api", "/apis")) and "namespaces" not in path
-               for method, path in spy.cluster.sent)  # discovery only
+               for method, path, _ in spy.cluster.sent)  # discovery only

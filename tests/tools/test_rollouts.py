@@ -12,7 +12,7 @@ import pytest
 import tools.workloads  # noqa: F401  (registers the workload and rollout tools)
 from sandbox.control import Sandbox
 from tests.tools.conftest import Kubectl, wait_for
-from tests.tools.preview_support import RecordingCluster, applied, plan_only, recording_context, refused, run_read
+from tests.tools.recording import RecordingCluster, applied, plan_only, recording_context, refused, run_read
 from tools.context import ToolContext
 from tools.errors import InvalidInput, NotFound
 from tools.rollouts import RESTARTED_AT, progress

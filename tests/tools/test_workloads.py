@@ -13,7 +13,7 @@ import pytest
 import tools.workloads  # noqa: F401  (registers the tools)
 from sandbox.control import Sandbox
 from tests.tools.conftest import Kubectl, wait_for
-from tests.tools.preview_support import RecordingCluster, applied, plan_only, recording_context, refused
+from tests.tools.recording import RecordingCluster, applied, plan_only, recording_context, refused
 from tools.containers import new_image, repository
 from tools.context import ToolContext
 from tools.errors import Ambiguous, InvalidInput, NotFound

@@ -1,4 +1,4 @@
-"""What the write-tool suites share: a Cluster that records every request it sends, so a
+"""What the tool suites share: a Cluster that records every request it sends, so a
 test sees that planning sent no write (only reads and ``dryRun=All`` requests) and that bad
 input sent nothing at all."""
 
@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.tools.conftest import plan as plan_only
+from tests.tools.conftest import read as run_read
 from tools.cluster import Cluster
 from tools.context import ToolContext
 from tools.errors import KaiError
@@ -37,11 +39,6 @@ def recording_context(kubeconfig: Path) -> tuple[ToolContext, RecordingCluster]:
     return ToolContext(cluster), cluster
 
 
-def plan_only(ctx: ToolContext, tool: str, /, **arguments: Any) -> Change:
-    """Validate and plan, as the guard does before asking for approval (positional-only
-    parameters, so a tool's own ``name`` argument passes through)."""
-    item = REGISTRY.get(tool)
-    return asyncio.run(item.plan(ctx, item.validate(arguments)))
 
 
 def refused(ctx: ToolContext, tool: str, /, **arguments: Any) -> KaiError:
@@ -54,9 +51,6 @@ def refused(ctx: ToolContext, tool: str, /, **arguments: Any) -> KaiError:
     raise AssertionError(f"{tool}({arguments}) was planned")
 
 
-def run_read(ctx: ToolContext, tool: str, /, **arguments: Any) -> Any:
-    item = REGISTRY.get(tool)
-    return asyncio.run(item.run(ctx, item.validate(arguments)))
 
 
 def applied(change: Change) -> Any:
@@ -66,3 +60,6 @@ def applied(change: Change) -> Any:
         return await change.apply()
 
     return asyncio.run(go())
+
+
+__all__ = ["RecordingCluster", "plan_only", "recording_context", "refused", "run_read"]
