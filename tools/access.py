@@ -9,7 +9,7 @@ from pydantic import Field
 
 from .cluster import ApiResource, Cluster
 from .context import ToolContext
-from .objects import ExactName, KindName, NamespaceName
+from .inputs import ExactName, KindName, NamespaceName
 from .registry import ToolInput, ToolResult, tool
 from .resolve import resolve_kind
 

@@ -16,9 +16,8 @@ from pydantic import Field, model_validator
 from .cluster import MERGE_PATCH, ApiResource
 from .context import ToolContext
 from .errors import InvalidInput
+from .inputs import NamespaceName, ObjectName
 from .preview import (
-    NamespaceName,
-    ObjectName,
     ScalableKind,
     dry_run_create,
     dry_run_patch,

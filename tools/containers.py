@@ -16,10 +16,8 @@ from pydantic import BeforeValidator, Field, model_validator
 from .cluster import JSON_PATCH, STRATEGIC_PATCH
 from .context import ToolContext
 from .errors import InvalidInput
+from .inputs import ContainerName, NamespaceName, ObjectName
 from .preview import (
-    ContainerName,
-    NamespaceName,
-    ObjectName,
     TemplateKind,
     dry_run_patch,
     kubectl,

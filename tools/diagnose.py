@@ -19,6 +19,7 @@ from .analyzers import Finding, PodAnalysis, ref
 from .budget import count_tokens, render
 from .context import ToolContext
 from .errors import InvalidInput, NotFound
+from .inputs import KindName, NamespaceName, ObjectName
 from .podstatus import is_ready
 from .podstatus import reason as pod_reason
 from .registry import ToolInput, ToolResult, tool
@@ -37,9 +38,6 @@ from .snapshot import (
     short,
 )
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$"
-NAMESPACE_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-KIND_PATTERN = r"^[A-Za-z][A-Za-z0-9.]*$"
 TARGET_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod", "Service", "HorizontalPodAutoscaler")
 GUESS_ORDER = ("deployments", "statefulsets", "daemonsets", "pods", "services")
 STARTING = frozenset({"ContainerCreating", "PodInitializing", "Running"})  # pods not ready yet, not failing
@@ -49,9 +47,9 @@ CHECKS = ("image pulls, crash loops, OOM kills, container config, scheduling, pr
 
 
 class DiagnoseInput(ToolInput):
-    namespace: str | None = Field(None, max_length=63, pattern=NAMESPACE_PATTERN)
-    kind: str | None = Field(None, max_length=80, pattern=KIND_PATTERN)
-    name: str | None = Field(None, max_length=253, pattern=NAME_PATTERN)
+    namespace: NamespaceName | None = None
+    kind: KindName | None = None
+    name: ObjectName | None = None
 
 
 class DiagnoseResult(ToolResult):

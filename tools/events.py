@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 
 from .budget import count_tokens, fit_items, more_note, render
 from .context import ToolContext
-from .objects import KindName, NamespaceName, ObjectName
+from .inputs import KindName, NamespaceName, ObjectName
 from .registry import ToolInput, ToolResult, tool
 from .resolve import Resolved, require_namespace, resolve, resolve_kind
 from .rows import EventRow, event_row, newest_first

@@ -19,6 +19,8 @@ from pydantic import Field, model_validator
 from .context import ToolContext
 from .errors import Ambiguous, InvalidInput, NotFound
 from .helm_engine import ReleaseInfo
+from .helm_plan import ReleaseName
+from .inputs import KindName, NamespaceName, ObjectName
 from .podstatus import is_ready, ready, restarts
 from .podstatus import reason as pod_reason
 from .registry import ToolInput, ToolResult, tool
@@ -42,9 +44,6 @@ from .snapshot import (
     short,
 )
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$"
-DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
-KIND_PATTERN = r"^[A-Za-z][A-Za-z0-9.]*$"
 RECENT_RESTART = timedelta(minutes=10)  # a restart this recent makes a workload degraded
 EVENT_WINDOW = timedelta(hours=1)  # warning events older than this are history (as the API server's TTL)
 UID = re.compile(r"\([0-9a-f]{8}-[0-9a-f-]{27}\)")
@@ -53,10 +52,10 @@ Verdict = Literal["healthy", "degraded", "failing"]
 
 
 class CheckHealthInput(ToolInput):
-    namespace: str | None = Field(None, max_length=63, pattern=DNS_LABEL)
-    release: str | None = Field(None, max_length=53, pattern=DNS_LABEL)
-    kind: str | None = Field(None, max_length=80, pattern=KIND_PATTERN)
-    name: str | None = Field(None, max_length=253, pattern=NAME_PATTERN)
+    namespace: NamespaceName | None = None
+    release: ReleaseName | None = None
+    kind: KindName | None = None
+    name: ObjectName | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> CheckHealthInput:

@@ -25,7 +25,6 @@ from .helm_engine import Rendered
 from .helm_plan import (
     ChartRef,
     ChartVersion,
-    NamespaceName,
     ReleaseName,
     SetItem,
     Timeout,
@@ -45,6 +44,7 @@ from .helm_plan import (
     value_flags,
     wait_flags,
 )
+from .inputs import NamespaceName
 from .registry import Change, ToolInput, ToolResult, tool
 from .resolve import namespace_exists
 

@@ -1,4 +1,5 @@
-"""What the helm_* tools share: input types that reject bad names before anything is sent,
+"""What the helm_* tools share: Helm's input types (release names, chart references, ``--set``
+items) that reject bad input before anything is sent (namespaces: tools/inputs.py),
 ``--set`` parsing as Helm does it, redaction of manifests, the facts of a rendered
 manifest (objects, images, replica counts), the helm command line a human would type, local
 charts, and release names resolved against the cluster ("todo" → release ``todo-app``).
@@ -23,7 +24,7 @@ from .errors import Ambiguous, InvalidInput, NotFound
 from .helm_engine import ReleaseInfo
 from .redact import SENSITIVE_KEY, redact_manifest, redact_object, redact_values
 from .registry import Target
-from .resolve import NAME, _matches
+from .resolve import _matches
 
 if TYPE_CHECKING:
     from .context import ToolContext
@@ -45,12 +46,6 @@ def _release_name(value: str) -> str:
     return value
 
 
-def _namespace(value: str) -> str:
-    if not value or len(value) > 63 or "." in value or not NAME.match(value):
-        raise ValueError(f"invalid namespace {value!r}: lower-case letters, digits and '-', at most 63")
-    return value
-
-
 def _chart(value: str) -> str:
     if not value or len(value) > 500 or not _CHART.match(value):
         raise ValueError(f"invalid chart {value!r}: a chart path or reference (letters, digits and . _ - / : @ + ~)")
@@ -68,7 +63,6 @@ def _set_item(value: str) -> str:
 
 
 ReleaseName = Annotated[str, AfterValidator(_release_name)]
-NamespaceName = Annotated[str, AfterValidator(_namespace)]
 ChartRef = Annotated[str, AfterValidator(_chart)]
 SetItem = Annotated[str, AfterValidator(_set_item)]
 ChartVersion = Annotated[str, Field(pattern=r"^[0-9A-Za-z.+\-~^*<>=|, ]{1,64}$")]

@@ -17,7 +17,8 @@ from . import helm_changes as helm_changes  # registers the write tools
 from .budget import count_tokens, fit_items, more_note, render
 from .context import ToolContext
 from .helm_engine import ReleaseInfo
-from .helm_plan import NamespaceName, ReleaseName, objects, resolve_release
+from .helm_plan import ReleaseName, objects, resolve_release
+from .inputs import NamespaceName
 from .redact import redact_values
 from .registry import ToolInput, ToolResult, tool
 

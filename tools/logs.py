@@ -17,9 +17,10 @@ from . import podstatus
 from .budget import count_tokens, render, tail_lines
 from .context import ToolContext
 from .errors import InvalidInput, KaiError, NotFound, trim
-from .objects import KindName, NamespaceName, ObjectName, fits
+from .inputs import ContainerName, KindName, NamespaceName, ObjectName
+from .objects import fits
 from .registry import ToolInput, ToolResult, tool
-from .resolve import NAME, Resolved, require_namespace, resolve, resolve_kind
+from .resolve import Resolved, require_namespace, resolve, resolve_kind
 from .rows import selector_string
 
 Obj = dict[str, Any]
@@ -54,12 +55,6 @@ def _regex(value: str) -> str:
     return value
 
 
-def _container(value: str) -> str:
-    if len(value) > 63 or not NAME.match(value) or "." in value:
-        raise ValueError(f"invalid container name {value!r}")
-    return value
-
-
 def select_lines(text: str, *, tail: int, grep: re.Pattern[str] | None = None) -> tuple[list[str], int]:
     """The last ``tail`` lines of ``text`` (those matching ``grep``), each cut to
     :data:`LINE_CHARS`, and how many lines (matching lines with ``grep``) there were."""
@@ -89,7 +84,7 @@ class LogsInput(ToolInput):
     name: ObjectName
     kind: KindName | None = None
     namespace: NamespaceName | None = None
-    container: Annotated[str, AfterValidator(_container)] | None = None
+    container: ContainerName | None = None
     tail: int = Field(100, ge=1, le=500)
     since: Annotated[str, Field(max_length=20), AfterValidator(_duration)] | None = None
     previous: bool = False

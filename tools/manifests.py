@@ -22,9 +22,8 @@ from pydantic import Field
 from .cluster import ApiResource
 from .context import ToolContext
 from .errors import InvalidInput, KaiError, NotFound
+from .inputs import KindName, NamespaceName, ObjectName
 from .preview import (
-    NamespaceName,
-    ObjectName,
     dry_run_create,
     dry_run_delete,
     kubectl,
@@ -289,7 +288,7 @@ WITH_PODS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "Rep
 
 
 class DeleteResourceInput(ToolInput):
-    kind: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9.]{0,99}$")
+    kind: KindName
     name: ObjectName
     namespace: NamespaceName | None = None
 

@@ -23,7 +23,8 @@ from .budget import fit_items, more_note
 from .cluster import MERGE_PATCH, ApiResource
 from .context import ToolContext
 from .errors import InvalidInput, KaiError, NotFound
-from .preview import DRY_RUN, ObjectName, dry_run_patch, kubectl, plural, target, to_yaml
+from .inputs import ObjectName
+from .preview import DRY_RUN, dry_run_patch, kubectl, plural, target, to_yaml
 from .registry import Change, Target, ToolInput, ToolResult, tool
 from .resolve import Resolved, resolve, resolve_kind
 

@@ -11,18 +11,19 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Callable, Iterator
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel
 
 from .budget import count_tokens, fit_items, more_note, render, truncate
 from .cluster import ApiResource
 from .context import ToolContext
 from .errors import InvalidInput
+from .inputs import KindName, NamespaceName, ObjectName, Selector
 from .redact import redact_object
 from .registry import ToolInput, ToolResult, tool
-from .resolve import NAME, Resolved, check_name, check_selector, require_namespace, resolve, resolve_kind
+from .resolve import Resolved, require_namespace, resolve, resolve_kind
 from .rows import (
     WORKLOAD_KINDS,
     Condition,
@@ -46,33 +47,6 @@ Obj = dict[str, Any]
 R = TypeVar("R", bound=BaseModel)
 T = TypeVar("T", bound=ToolResult)
 LIST_LIMIT = 5000  # objects fetched per list; the total still comes from the server's count
-
-
-# --- inputs: names are checked before anything is sent --------------------------------
-
-def _as_value_error(check: Callable[[str], str]) -> Callable[[str], str]:
-    def run(value: str) -> str:
-        try:
-            return check(value)
-        except InvalidInput as exc:
-            raise ValueError(exc.message) from None
-    return run
-
-
-def _object_name(value: str) -> str:
-    """A name as people say it ("backend", "Todo Backend"): resolved later, but it must
-    already look like an object name (no shell or path characters)."""
-    if not NAME.match(value.strip().lower().replace(" ", "-")):
-        raise InvalidInput(f"invalid name {value!r}: names are letters, digits, '-' and '.'")
-    return value
-
-
-ObjectName = Annotated[str, Field(min_length=1, max_length=253), AfterValidator(_as_value_error(_object_name))]
-NamespaceName = Annotated[str, Field(min_length=1, max_length=63),
-                          AfterValidator(_as_value_error(lambda v: check_name(v, "namespace")))]
-ExactName = Annotated[str, Field(min_length=1, max_length=253), AfterValidator(_as_value_error(check_name))]
-KindName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z][A-Za-z0-9.\-]*$")]
-Selector = Annotated[str, Field(max_length=1000), AfterValidator(_as_value_error(check_selector))]
 
 
 # --- bounding --------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """What every write tool needs to plan a :class:`~tools.registry.Change`: the object as YAML
 (``before``), the server's dry-run answer (``after``), the kubectl line a human would type,
-the targets, and the input types that reject bad names before anything is sent.
+the targets, and the workload kinds the write tools take (``deploy`` → ``deployment``).
 
 Previews are cleaned for people and for the audit trail: no ``managedFields``, no status
 (it does not change in a dry run), no resourceVersion or generation (they only add noise to
@@ -17,13 +17,13 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import BeforeValidator
 
 from .cluster import ApiResource, Cluster
 from .errors import Ambiguous, NotFound
 from .redact import LAST_APPLIED, redact_object
 from .registry import Target
-from .resolve import NAME, Resolved, resolve, resolve_kind
+from .resolve import Resolved, resolve, resolve_kind
 
 if TYPE_CHECKING:
     from .context import ToolContext
@@ -33,22 +33,7 @@ FIELD_MANAGER = "kai"
 APPLY_PATCH = "application/apply-patch+yaml"
 VOLATILE_METADATA = ("managedFields", "resourceVersion", "generation")
 
-# --- input types: bad names fail validation, before any request ---------------------
-
-
-def _object_name(value: str) -> str:
-    """A name as people write it: resolve() lower-cases it and reads spaces as dashes."""
-    probe = value.strip().lower().replace(" ", "-")
-    if not probe or len(probe) > 253 or not NAME.match(probe):
-        raise ValueError(f"invalid name {value!r}: names are letters, digits, '-' and '.'")
-    return value.strip()
-
-
-def _namespace_name(value: str) -> str:
-    if not value or len(value) > 63 or not NAME.match(value) or "." in value:
-        raise ValueError(f"invalid namespace {value!r}: lower-case letters, digits and '-', at most 63")
-    return value
-
+# --- input types: workload kinds as people write them (names: tools/inputs.py) ---------
 
 KIND_ALIASES = {"deploy": "deployment", "deployments": "deployment", "sts": "statefulset",
                 "statefulsets": "statefulset", "ds": "daemonset", "daemonsets": "daemonset",
@@ -62,15 +47,6 @@ def _workload_kind(value: Any) -> Any:
     return value
 
 
-def _label_name(value: str) -> str:
-    if not value or len(value) > 63 or not NAME.match(value) or "." in value:
-        raise ValueError(f"invalid container name {value!r}: lower-case letters, digits and '-'")
-    return value
-
-
-ObjectName = Annotated[str, AfterValidator(_object_name)]
-NamespaceName = Annotated[str, AfterValidator(_namespace_name)]
-ContainerName = Annotated[str, AfterValidator(_label_name)]
 ScalableKind = Annotated[Literal["deployment", "statefulset", "replicaset"], BeforeValidator(_workload_kind)]
 TemplateKind = Annotated[Literal["deployment", "statefulset", "daemonset"], BeforeValidator(_workload_kind)]
 

@@ -19,9 +19,8 @@ from .budget import fit_items, more_note, render
 from .cluster import JSON_PATCH, STRATEGIC_PATCH, Cluster
 from .context import ToolContext
 from .errors import InvalidInput, NotFound, trim
+from .inputs import NamespaceName, ObjectName
 from .preview import (
-    NamespaceName,
-    ObjectName,
     TemplateKind,
     dry_run_patch,
     kubectl,

@@ -19,9 +19,8 @@ from . import rollouts as rollouts  # registers the rollout_* tools
 from .cluster import MERGE_PATCH
 from .context import ToolContext
 from .errors import InvalidInput, KaiError
+from .inputs import NamespaceName, ObjectName
 from .preview import (
-    NamespaceName,
-    ObjectName,
     ScalableKind,
     dry_run_patch,
     kubectl,

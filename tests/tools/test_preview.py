@@ -16,7 +16,8 @@ import tools.manifests
 import tools.nodes
 import tools.rollouts
 import tools.workloads
-from tools.preview import NamespaceName, ObjectName, clean, kubectl, plural, selector_string, to_yaml
+from tools.inputs import NamespaceName, ObjectName
+from tools.preview import clean, kubectl, plural, selector_string, to_yaml
 from tools.registry import REGISTRY
 
 MODULES = (tools.workloads, tools.containers, tools.rollouts, tools.autoscale, tools.manifests, tools.nodes)
