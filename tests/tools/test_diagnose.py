@@ -13,6 +13,7 @@ import tools.diagnose  # noqa: F401  (registers the tool)
 from sandbox import control
 from sandbox.control import Sandbox
 from tests.tools.conftest import Kubectl, read, wait_for
+from tests.tools.recording import recording_context
 from tools.analyzers import Finding, PodAnalysis
 from tools.context import ToolContext
 from tools.errors import InvalidInput, KaiError, NotFound
@@ -71,16 +72,9 @@ def test_previous_logs_of_a_container_that_never_restarted_are_none(ctx: ToolCon
     assert current and all(line.startswith("INFO:") for line in current)  # the running instance's last lines
 
 
-def test_bad_input_is_refused_before_anything_is_sent(ctx: ToolContext, todo: str,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    sent: list[str] = []
-    original = ctx.cluster._send
-
-    def spy(method: str, path: str, *rest: Any) -> Any:
-        sent.append(path)
-        return original(method, path, *rest)
-
-    monkeypatch.setattr(ctx.cluster, "_send", spy)
+def test_bad_input_is_refused_before_anything_is_sent(ctx: ToolContext, todo: str) -> None:
+    assert ctx.cluster.kubeconfig is not None
+    ctx, spy = recording_context(ctx.cluster.kubeconfig)
     tool = REGISTRY.get("diagnose")
     for bad in ({"name": "x; rm -rf /"}, {"name": "../etc"}, {"namespace": "Todo App"}, {"kind": "deploy/x"},
                 {"replicas": 3}):
@@ -88,7 +82,7 @@ def test_bad_input_is_refused_before_anything_is_sent(ctx: ToolContext, todo: st
             tool.validate(bad)
     with pytest.raises(InvalidInput, match="give a name with the kind"):
         read(ctx, "diagnose", kind="deployment")
-    assert sent == []
+    assert spy.sent == []
     with pytest.raises(InvalidInput, match="not ConfigMap"):
         read(ctx, "diagnose", kind="configmap", name="todo-app-config", namespace=todo)
     with pytest.raises(NotFound, match="namespace 'nowhere' not found"):

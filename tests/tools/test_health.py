@@ -22,6 +22,7 @@ import tools.health  # noqa: F401  (registers the tool)
 from sandbox import control
 from sandbox.control import Sandbox
 from tests.tools.conftest import Kubectl, read, wait_for
+from tests.tools.recording import recording_context
 from tools import helm
 from tools.budget import count_tokens, render
 from tools.context import ToolContext
@@ -221,16 +222,9 @@ def test_a_thousand_unready_pods_fit_the_budget() -> None:
 
 # --- bad input -----------------------------------------------------------------------------------
 
-def test_bad_input_is_refused_before_anything_is_sent(ctx: ToolContext, todo: str,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    sent: list[str] = []
-    original = ctx.cluster._send
-
-    def spy(method: str, path: str, *rest: Any) -> Any:
-        sent.append(path)
-        return original(method, path, *rest)
-
-    monkeypatch.setattr(ctx.cluster, "_send", spy)
+def test_bad_input_is_refused_before_anything_is_sent(ctx: ToolContext, todo: str) -> None:
+    assert ctx.cluster.kubeconfig is not None
+    ctx, spy = recording_context(ctx.cluster.kubeconfig)
     tool = REGISTRY.get("check_health")
     for bad, words in (({"release": "todo-app", "name": "backend"}, "either a release or a workload"),
                        ({"kind": "deployment"}, "a kind needs a name"),
@@ -238,7 +232,7 @@ def test_bad_input_is_refused_before_anything_is_sent(ctx: ToolContext, todo: st
                        ({"namespace": "x" * 64}, "namespace"), ({"selector": "app=x"}, "selector")):
         with pytest.raises(InvalidInput, match=words):
             tool.validate(bad)
-    assert sent == []
+    assert spy.sent == []
     with pytest.raises(InvalidInput, match="not Service; use diagnose"):
         read(ctx, "check_health", kind="svc", name="todo-backend", namespace=todo)
     with pytest.raises(NotFound, match="namespace 'nowhere' not found"):
