@@ -112,7 +112,8 @@ class Executor:
                    approve: ApproveFn | None = None) -> Outcome:
         """Run one tool call through the guard; never raises."""
         started = time.monotonic()
-        risk = self.registry.get(name).risk if name in self.registry.names() else "unknown"
+        known = self.registry.find(name)
+        risk = known.risk if known else "unknown"
         call_id = await self._db(self.store.begin, caller=caller.identity, source=caller.source,
                                  session=caller.session, tool=name, risk=risk,
                                  arguments=redact_arguments(arguments), context=self.context_name)
@@ -139,8 +140,8 @@ class Executor:
         for _ in range(MAX_REPREVIEWS):
             verdict = self.guard.after(tool, change)
             if verdict.decision != "deny":
-                verdict = await self.guard.rbac(self.ctx, tool, change, run.caller) if (
-                    run.caller.identity in self.policy.impersonate) else verdict
+                rbac = await self.guard.rbac(self.ctx, tool, change, run.caller)
+                verdict = rbac if rbac.decision == "deny" else verdict
             if verdict.decision == "deny":
                 return await run.refuse(verdict, change)
             if verdict.decision == "allow":

@@ -70,12 +70,10 @@ class Guard:
             return ALLOW
         if policy.mode == "read-only":
             return Verdict.deny("kai is in read-only mode: no changes are made", "mode")
-        for field in ("namespace", "target_namespace"):
-            namespace = getattr(args, field, None)
-            if isinstance(namespace, str) and namespace:
-                why = policy.namespace_denied(namespace)
-                if why:
-                    return Verdict.deny(why, "namespaces")
+        namespace = getattr(args, "namespace", None)
+        why = policy.namespace_denied(namespace) if isinstance(namespace, str) and namespace else None
+        if why:
+            return Verdict.deny(why, "namespaces")
         limit = policy.rate_limits.writes_per_minute
         window = self._writes[caller.identity]
         now = self.clock()

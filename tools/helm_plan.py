@@ -22,7 +22,7 @@ from pydantic import AfterValidator, Field
 
 from .errors import Ambiguous, InvalidInput, NotFound
 from .helm_engine import ReleaseInfo
-from .redact import SENSITIVE_KEY, redact_manifest, redact_object, redact_values
+from .redact import SENSITIVE_KEY, redact_arguments, redact_manifest, redact_object
 from .registry import Target
 from .resolve import _matches
 
@@ -225,7 +225,7 @@ def value_flags(values: dict[str, Any], sets: list[str]) -> list[str]:
     """``--set-json`` for each top-level key of ``values`` and ``--set`` for each override,
     with sensitive values redacted."""
     flags: list[str] = []
-    for key, value in redact_values(values).items():
+    for key, value in redact_arguments(values).items():
         flags += ["--set-json", f"{key}={json.dumps(value, separators=(',', ':'))}"]
     for item in sets:
         key, _, value = item.partition("=")

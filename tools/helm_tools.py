@@ -19,7 +19,7 @@ from .context import ToolContext
 from .helm_engine import ReleaseInfo
 from .helm_plan import ReleaseName, objects, resolve_release
 from .inputs import NamespaceName
-from .redact import redact_values
+from .redact import redact_arguments
 from .registry import ToolInput, ToolResult, tool
 
 RESERVE = 120  # tokens kept for a result's other fields
@@ -201,7 +201,7 @@ async def helm_get_values(ctx: ToolContext, args: HelmGetValuesInput) -> HelmVal
         all_values: Show every value (the chart's defaults merged in), not only the user-supplied ones.
     """
     current = await resolve_release(ctx, args.release, args.namespace)
-    values = redact_values(await ctx.helm.get_values(current.name, current.namespace, args.all_values))
+    values = redact_arguments(await ctx.helm.get_values(current.name, current.namespace, args.all_values))
     result = HelmValuesResult(release=current.name, namespace=current.namespace, revision=current.revision,
                               all_values=args.all_values, values=values)
     if count_tokens(render(result)) <= ctx.budget:

@@ -160,15 +160,16 @@ def _image_in(image: str, prefix: str) -> bool:
 
 
 @cache
+def default_text() -> str:
+    """The shipped default policy, with its comments."""
+    return resources.files("tools").joinpath("data/policy.yaml").read_text()
+
+
+@cache
 def default_document() -> dict[str, Any]:
-    text = resources.files("tools").joinpath("data/policy.yaml").read_text()
-    doc = yaml.safe_load(text)
+    doc = yaml.safe_load(default_text())
     assert isinstance(doc, dict)
     return doc
-
-
-def default_text() -> str:
-    return resources.files("tools").joinpath("data/policy.yaml").read_text()
 
 
 def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -111,15 +111,3 @@ def redact_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
     return {k: walk(k, v, False) for k, v in arguments.items()}
 
 
-def redact_values(values: dict[str, Any]) -> dict[str, Any]:
-    """Helm values with everything under a sensitive key (``secrets:``, ``password``, …)
-    replaced by its length."""
-    return redact_arguments(values)
-
-
-def redact_text(text: str, secrets: list[str]) -> str:
-    """``text`` with each of ``secrets`` (values known to be secret) masked."""
-    for value in secrets:
-        if len(value) >= 4:
-            text = text.replace(value, "<redacted>")
-    return text

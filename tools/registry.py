@@ -162,6 +162,9 @@ class Registry:
             raise ValueError(f"tool {item.name} registered twice")
         self._tools[item.name] = item
 
+    def find(self, name: str) -> Tool | None:
+        return self._tools.get(name)
+
     def get(self, name: str) -> Tool:
         try:
             return self._tools[name]
@@ -172,9 +175,6 @@ class Registry:
 
     def __iter__(self) -> typing.Iterator[Tool]:
         return iter(sorted(self._tools.values(), key=lambda t: t.name))
-
-    def __len__(self) -> int:
-        return len(self._tools)
 
     def names(self) -> list[str]:
         return sorted(self._tools)
