@@ -51,9 +51,13 @@ def redact_object(obj: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``obj`` with a Secret's ``data``/``stringData`` values replaced by their
     length, and in any other object the literal values of env vars named like a password,
     token or secret (with the last-applied annotation, which holds them too, masked)."""
-    if obj.get("kind") in ("List", "SecretList") or ("items" in obj and isinstance(obj.get("items"), list)):
+    if isinstance(obj.get("items"), list):
+        # a real API server leaves kind out of a list's items: a SecretList's items are Secrets
+        kind = str(obj.get("kind") or "")
+        item_kind = kind[: -len("List")] if kind.endswith("List") and kind != "List" else None
         out = dict(obj)
-        out["items"] = [redact_object(i) if isinstance(i, dict) else i for i in obj["items"]]
+        out["items"] = [redact_object({"kind": item_kind, **i} if item_kind and "kind" not in i else i)
+                        if isinstance(i, dict) else i for i in obj["items"]]
         return out
     out = copy.deepcopy(obj)
     if obj.get("kind") == "Secret":

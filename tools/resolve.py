@@ -125,7 +125,8 @@ async def resolve(cluster: Cluster, kind: str | ApiResource, name: str, namespac
         fuzzy = local or fuzzy
     if len(fuzzy) == 1:
         ns, real, obj = fuzzy[0]
-        return Resolved(res, real, ns, obj)
+        # a list's items carry no kind on a real API server; what is shown and redacted needs it
+        return Resolved(res, real, ns, {"apiVersion": res.api_version, "kind": res.kind, **obj})
     what = res.kind.lower()
     where = f" in namespace {namespace}" if namespace and res.namespaced else ""
     if not fuzzy:

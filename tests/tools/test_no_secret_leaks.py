@@ -110,3 +110,13 @@ def test_planted_secrets_appear_nowhere(executor: tuple[Executor, Path], kc: Kub
             assert not [r for r in rows if form in r], f"{form} in an audit row"
             assert not [line for line in logs if form in line], f"{form} in a log line"
     kc("delete", "namespace", NS, "--wait=false")
+
+
+def test_list_items_without_kind_are_still_redacted() -> None:
+    """A real API server leaves kind out of list items (the sandbox sends it): redaction must
+    not depend on it."""
+    from tools.redact import redact_object
+
+    listed = {"kind": "SecretList", "items": [{"metadata": {"name": "a"}, "data": {"k": forms(PLANTED["kubectl"])[1]}}]}
+    assert PLANTED["kubectl"] not in str(redact_object(listed)) and forms(PLANTED["kubectl"])[1] not in str(
+        redact_object(listed))
