@@ -112,9 +112,17 @@ async def resolve(cluster: Cluster, kind: str | ApiResource, name: str, namespac
         check_name(query)
     if namespace is not None:
         check_name(namespace, "namespace")
-    if res.namespaced and namespace is not None:
-        await require_namespace(cluster, namespace)
-        items = (await cluster.get(res.path(namespace)))["items"]
+    scope = namespace if res.namespaced else None
+    if (scope is not None or not res.namespaced) and NAME.match(query):
+        try:  # the exact name where it must be: one GET instead of a LIST
+            obj = await cluster.get(res.path(scope, query))
+        except NotFound:
+            pass
+        else:
+            return Resolved(res, query, scope, {"apiVersion": res.api_version, "kind": res.kind, **obj})
+    if scope is not None:
+        await require_namespace(cluster, scope)
+        items = (await cluster.get(res.path(scope)))["items"]
     else:
         items = (await cluster.get(res.path()))["items"]
     found = [(i["metadata"].get("namespace"), i["metadata"]["name"], i) for i in items]
