@@ -2,9 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := app sandbox tools
+PACKAGES := app agent sandbox tools
 
-.PHONY: install lint typecheck imports test bench clean
+.PHONY: install lint typecheck imports test bench chat clean
 
 install: $(VENV)/.installed
 
@@ -30,6 +30,11 @@ bench: install
 	$(BIN)/python -m benchmarks.workloads --out benchmarks/results/workloads.json
 	$(BIN)/python -m benchmarks.audit --out benchmarks/results/audit.json
 	$(BIN)/python -m benchmarks.guard --out benchmarks/results/guard.json
+
+# The REPL on kai's sandbox with the todo stack installed by Helm (offline provider unless a key is set).
+chat: install
+	$(BIN)/kai sandbox up --with-todo-app
+	$(BIN)/kai --kubeconfig .kai/sandbox/kubeconfig --namespace todo-app
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

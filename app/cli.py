@@ -14,6 +14,7 @@ import click
 
 from tools.errors import KaiError
 
+from .ask_cmd import ask
 from .audit_cmd import audit
 from .policy_cmd import policy
 
@@ -24,7 +25,14 @@ DEFAULT_STATE = Path(".kai/sandbox")
 
 
 class KaiGroup(click.Group):
-    """The one place the CLI turns kai's errors into a message: one red line, exit 1."""
+    """``kai COMMAND …`` for the subcommands, ``kai [FLAGS] [QUERY]`` for everything else (as
+    kubectl-ai takes it), and the one place the CLI turns kai's errors into a message: one red
+    line, exit 1."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help", "--version")):
+            args = [ASK, *args]
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -33,15 +41,45 @@ class KaiGroup(click.Group):
             click.secho(f"error: {exc}", fg="red", err=True)
             sys.exit(1)
 
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage("kai", "[FLAGS] [QUERY]...\n    kai COMMAND [ARGS]...")
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The query's flags first (they are what people use), then the commands."""
+        ask_cmd = self.commands[ASK]
+        with click.Context(ask_cmd, info_name="kai", parent=None) as sub:
+            ask_cmd.format_options(sub, formatter)
+        self.format_commands(ctx, formatter)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in super().list_commands(ctx) if name != ASK]
+
+
+ASK = "ask"
+
 
 @click.group(cls=KaiGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(VERSION, prog_name="kai")
 def main() -> None:
-    """kai: turn plain sentences into guarded Kubernetes and Helm operations."""
+    """kai: turn plain sentences into guarded Kubernetes and Helm operations.
+
+    \b
+    kai "scale backend to 3"                one query, then exit
+    kubectl logs deploy/x | kai "explain"   stdin joins the query
+    kai                                     the REPL (in a terminal)
+    make chat                               the REPL on kai's sandbox with the todo stack
+    """
 
 
+main.add_command(ask)
 main.add_command(policy)
 main.add_command(audit)
+
+
+@main.command()
+def version() -> None:
+    """Print kai's version."""
+    click.echo(f"kai {VERSION}")
 
 
 @main.group()

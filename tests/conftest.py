@@ -12,12 +12,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from sandbox import control
 from sandbox.controllers.manager import ClusterOptions
+
+if TYPE_CHECKING:
+    from tests.tools.postgres import PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +82,19 @@ def kubectl_for(kubeconfig: Path, cache: Path) -> Kubectl:
     """The real kubectl against ``kubeconfig``, with its own discovery cache in ``cache``."""
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "KUBECACHEDIR": str(cache), "HOME": str(cache)}
     return Kubectl(kubectl_binary(), env)
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL server for the session, in a zone far from UTC (so that a
+    timestamp stored or read without its zone shows); skipped where no server binaries exist."""
+    from tests.tools import postgres
+
+    reason = postgres.unavailable()
+    if reason:
+        pytest.skip(reason)
+    with postgres.PostgresServer(timezone="Pacific/Auckland") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

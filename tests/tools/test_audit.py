@@ -25,17 +25,6 @@ SECRET = "s3cr3t-Pl4nted-Value"
 _names = itertools.count()
 
 
-@pytest.fixture(scope="session")
-def pg() -> Iterator[postgres.PostgresServer]:
-    """One PostgreSQL server for the session, in a zone far from UTC (so that a timestamp
-    stored or read without its zone shows)."""
-    reason = postgres.unavailable()
-    if reason:
-        pytest.skip(reason)
-    with postgres.PostgresServer(timezone="Pacific/Auckland") as server:
-        yield server
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty database: a SQLite file, or a new database on the PostgreSQL server."""

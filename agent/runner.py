@@ -1,0 +1,244 @@
+"""The run loop: ask the provider, run the tool calls it asks for through the guard, feed the
+results back, until it answers (or the iterations run out).
+
+Every tool call goes through :meth:`tools.executor.Executor.call`; denials, refusals and
+errors come back to the model as results so it can explain them. Events stream to the front
+end as they happen (:mod:`agent.events`); a run ends with a :class:`RunResult` holding the
+answer, each call with its decision and audit id, and the run's figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from tools.budget import count_tokens
+from tools.errors import KaiError
+from tools.executor import ApprovalAnswer, ApprovalRequest, ApproveFn, Executor, Outcome
+from tools.guard import Caller
+
+from .events import Answer, Decided, Event, EventSink, PreviewShown, Thinking, ToolFinished, ToolRequested
+from .messages import Message, ModelTurn, ToolCall, Usage
+from .provider import ModelRequest, Provider, ProviderError
+from .retry import Backoff, with_retries
+from .trace import Trace
+
+DEFAULT_MAX_ITERATIONS = 20
+EMPTY_REPLY_NUDGE = ("Your last reply was empty. Answer the user's request in words, or call one of the tools "
+                     "if you need information first.")
+RunStatus = Literal["done", "refused", "error", "max_iterations"]
+REFUSED = {"denied", "approval_required", "rejected", "expired"}
+
+
+@dataclass
+class ToolRecord:
+    """One tool call of a run, as ``-o json`` and the evals report it."""
+
+    call_id: str
+    tool: str
+    arguments: dict[str, Any]
+    status: str
+    decision: str | None = None
+    audit_id: int | None = None
+    approver: str | None = None
+    text: str = ""
+    duration_ms: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.call_id, "tool": self.tool, "arguments": self.arguments, "status": self.status,
+                "decision": self.decision, "audit_id": self.audit_id, "approver": self.approver,
+                "duration_ms": round(self.duration_ms, 2)}
+
+
+@dataclass
+class RunStats:
+    iterations: int = 0
+    usage: Usage = field(default_factory=Usage)
+    tool_output_tokens: int = 0
+    model_ms: float = 0.0
+    tool_ms: float = 0.0
+    latency_ms: float = 0.0
+    retries: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"iterations": self.iterations, "model_tokens_in": self.usage.input_tokens,
+                "model_tokens_out": self.usage.output_tokens, "tool_output_tokens": self.tool_output_tokens,
+                "model_ms": round(self.model_ms, 2), "tool_ms": round(self.tool_ms, 2),
+                "latency_ms": round(self.latency_ms, 2), "retries": self.retries}
+
+
+@dataclass
+class RunResult:
+    answer: str
+    status: RunStatus
+    calls: list[ToolRecord]
+    stats: RunStats
+
+    @property
+    def refused(self) -> list[ToolRecord]:
+        return [c for c in self.calls if c.status in REFUSED]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"answer": self.answer, "status": self.status, "tool_calls": [c.as_dict() for c in self.calls],
+                "stats": self.stats.as_dict()}
+
+
+async def _ignore(_event: Event) -> None:
+    return None
+
+
+class Runner:
+    """Runs turns of one conversation (``history``, extended in place) for one caller."""
+
+    def __init__(self, provider: Provider, executor: Executor, caller: Caller, *, system_prompt: str,
+                 approve: ApproveFn | None = None, sink: EventSink | None = None,
+                 max_iterations: int = DEFAULT_MAX_ITERATIONS, trace: Trace | None = None,
+                 backoff: Backoff | None = None, history: list[Message] | None = None) -> None:
+        if max_iterations < 1:
+            raise KaiError("max iterations must be at least 1")
+        self.provider = provider
+        self.executor = executor
+        self.caller = caller
+        self.system_prompt = system_prompt
+        self.approve = approve
+        self.sink: EventSink = sink or _ignore
+        self.max_iterations = max_iterations
+        self.trace = trace
+        self.backoff = backoff or Backoff()
+        self.history: list[Message] = history if history is not None else []
+
+    async def run(self, prompt: str) -> RunResult:
+        """One user turn. Cancelling it (Ctrl-C) removes the turn from the history, so the
+        conversation stays well formed; what already ran in the cluster stays in the audit."""
+        started = time.monotonic()
+        mark = len(self.history)
+        self._trace("user-input", {"text": prompt})
+        self.history.append(Message.user(prompt))
+        run = _Turn(self)
+        try:
+            result = await run.loop()
+        except asyncio.CancelledError:
+            del self.history[mark:]
+            raise
+        except BaseException:
+            del self.history[mark:]
+            raise
+        result.stats.latency_ms = (time.monotonic() - started) * 1000
+        self._trace("answer", {"text": result.answer, "status": result.status, **result.stats.as_dict()})
+        await self.sink(Answer(result.answer))
+        return result
+
+    def _trace(self, action: str, payload: dict[str, Any]) -> None:
+        if self.trace is not None:
+            self.trace.write(action, payload)
+
+
+class _Turn:
+    """The state of one run: its calls, its figures, the corrections already made."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.calls: list[ToolRecord] = []
+        self.stats = RunStats()
+        self.nudged = False  # one corrective turn for an empty reply
+        self.corrected = False  # and one for unreadable tool arguments
+
+    async def loop(self) -> RunResult:
+        r = self.runner
+        for iteration in range(1, r.max_iterations + 1):
+            self.stats.iterations = iteration
+            await r.sink(Thinking(iteration))
+            turn = await self._ask()
+            if turn.thinking:
+                await r.sink(Thinking(iteration, turn.thinking))
+            if turn.empty:
+                if self.nudged:
+                    return self._end("The model gave no answer.", "error")
+                self.nudged = True
+                r.history.append(Message.user(EMPTY_REPLY_NUDGE))
+                continue
+            r.history.append(turn.message())
+            if not turn.tool_calls:
+                return self._end(turn.text.strip(), self._status())
+            malformed = [c for c in turn.tool_calls if c.error]
+            if malformed and self.corrected:
+                for call in turn.tool_calls:
+                    r.history.append(Message.tool_result(call, "not run: the turn ended", "error"))
+                return self._end(f"The model sent unreadable arguments for {malformed[0].name} twice; "
+                                 "nothing more was done.", "error")
+            self.corrected = self.corrected or bool(malformed)
+            for call in turn.tool_calls:
+                await self._tool(call)
+        return self._end(f"Stopped after {r.max_iterations} iterations without a final answer "
+                         "(raise --max-iterations to allow more).", "max_iterations")
+
+    async def _ask(self) -> ModelTurn:
+        r = self.runner
+        request = ModelRequest(system=r.system_prompt, messages=list(r.history), tools=r.executor.schemas())
+
+        def retried(_exc: ProviderError, _wait: float) -> None:
+            self.stats.retries += 1
+
+        started = time.monotonic()
+        try:
+            turn = await with_retries(lambda: r.provider.respond(request), r.backoff, on_retry=retried)
+        finally:
+            self.stats.model_ms += (time.monotonic() - started) * 1000
+        self.stats.usage = self.stats.usage + turn.usage
+        if turn.tool_calls:
+            r._trace("llm-response", {"text": turn.text, "tool_calls": [c.model_dump() for c in turn.tool_calls]})
+        return turn
+
+    async def _tool(self, call: ToolCall) -> None:
+        r = self.runner
+        r._trace("tool-request", {"id": call.id, "name": call.name, "arguments": call.arguments})
+        await r.sink(ToolRequested(call.id, call.name, call.arguments))
+        if call.error:
+            text = (f"invalid_arguments: {call.error}. Call {call.name} again with a JSON object that "
+                    "matches its parameters.")
+            record = ToolRecord(call.id, call.name, call.arguments, "error", text=text)
+            r.history.append(Message.tool_result(call, text, "error"))
+            self.calls.append(record)
+            r._trace("tool-response", {"id": call.id, "name": call.name, "status": "error", "text": text})
+            return
+        started = time.monotonic()
+        outcome = await r.executor.call(call.name, call.arguments, r.caller, self._approver(call))
+        self.stats.tool_ms += (time.monotonic() - started) * 1000
+        self.stats.tool_output_tokens += count_tokens(outcome.text)
+        self.calls.append(ToolRecord(call.id, call.name, call.arguments, outcome.status, outcome.decision,
+                                     outcome.audit_id, outcome.approver, outcome.text, outcome.duration_ms))
+        r.history.append(Message.tool_result(call, outcome.text, outcome.status))
+        r._trace("tool-response", {"id": call.id, "name": call.name, "status": outcome.status,
+                                   "decision": outcome.decision, "audit_id": outcome.audit_id,
+                                   "text": outcome.text})
+        await r.sink(ToolFinished(call.id, outcome))
+
+    def _approver(self, call: ToolCall) -> ApproveFn | None:
+        r = self.runner
+        if r.approve is None:
+            return None
+        ask = r.approve
+
+        async def approve(request: ApprovalRequest) -> ApprovalAnswer:
+            await r.sink(PreviewShown(call.id, request.tool, request.preview, request.reason))
+            answer = await ask(request)
+            r._trace("approval", {"id": call.id, "name": request.tool, "approved": answer.approved,
+                                  "approver": answer.approver, "summary": request.preview.summary})
+            await r.sink(Decided(call.id, request.tool, answer.approved, answer.approver))
+            return answer
+
+        return approve
+
+    def _status(self) -> RunStatus:
+        return "refused" if any(c.status in REFUSED for c in self.calls) else "done"
+
+    def _end(self, answer: str, status: RunStatus) -> RunResult:
+        return RunResult(answer, status, self.calls, self.stats)
+
+
+def outcome_summary(outcome: Outcome) -> str:
+    """One line for a finished call: its tool, status and the first line of its text."""
+    first = outcome.text.strip().splitlines()[0] if outcome.text.strip() else ""
+    return f"{outcome.tool}: {outcome.status}" + (f" — {first}" if first else "")

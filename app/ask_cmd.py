@@ -1,0 +1,168 @@
+"""``kai [FLAGS] [QUERY]``: the kubectl-ai compatible front door. A query (positional, stdin,
+or both) runs once and prints the answer; no query in a terminal opens the REPL.
+
+Exit codes: 0 done, 1 error, 2 usage, 3 refused (a write needed an approval nobody gave, or
+the policy, a person or RBAC said no).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .chat import ChatOptions
+
+EXIT_REFUSED = 3
+PROVIDER_NAMES = ("offline", "gemini", "openai", "openai-compatible")
+
+
+def _paths(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[Path, ...]:
+    """``--extra-prompt-paths a.md,b.md`` or the flag repeated, as kubectl-ai takes it."""
+    return tuple(Path(p.strip()) for v in value for p in v.split(",") if p.strip())
+
+
+@click.command(name="ask", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("query", nargs=-1)
+@click.option("--llm-provider", "provider", envvar="KAI_LLM_PROVIDER", metavar="NAME",
+              help=f"{', '.join(PROVIDER_NAMES)} (default: offline unless a provider key is set)")
+@click.option("--model", envvar="KAI_MODEL", help="the provider's model (default: the provider's current default)")
+@click.option("--llm-endpoint", envvar="OPENAI_BASE_URL", metavar="URL",
+              help="base URL of an OpenAI-compatible server (Ollama, vLLM, llama.cpp) or a proxy")
+@click.option("--quiet", is_flag=True, help="print only the answer; never ask (writes that need approval are refused)")
+@click.option("--skip-permissions", is_flag=True, help="approve writes yourself without being asked (still previewed, "
+              "checked by the policy and audited)")
+@click.option("--max-iterations", type=click.IntRange(1, 200), default=20, show_default=True,
+              help="model turns per query")
+@click.option("--kubeconfig", type=click.Path(path_type=Path), help="kubeconfig (default: $KUBECONFIG, "
+              "~/.kube/config, else kai's sandbox)")
+@click.option("--context", "kube_context", help="kubeconfig context (default: the current one)")
+@click.option("-n", "--namespace", help="default namespace (default: the context's)")
+@click.option("--policy", type=click.Path(path_type=Path, dir_okay=False), envvar="KAI_POLICY",
+              help="policy file over the default (kai policy show)")
+@click.option("--trace-path", type=click.Path(path_type=Path, dir_okay=False),
+              help="append a YAML stream of tool requests and responses to this file")
+@click.option("--show-tool-output", is_flag=True, help="print each tool's output (the REPL always does)")
+@click.option("--prompt-template-file-path", "prompt_template", type=click.Path(path_type=Path, dir_okay=False),
+              help="replace the system prompt (prompts/system.md) with this file")
+@click.option("--extra-prompt-paths", multiple=True, callback=_paths, metavar="FILE[,FILE]",
+              help="append these files to the system prompt")
+@click.option("--new-session", is_flag=True, help="start a new conversation (the default)")
+@click.option("--resume-session", metavar="ID|latest", help="continue a stored conversation")
+@click.option("--list-sessions", is_flag=True, help="list stored conversations and exit")
+@click.option("--delete-session", metavar="ID", help="delete a stored conversation and exit")
+@click.option("--database-url", envvar="KAI_DATABASE_URL", help="audit and session database "
+              "(default: sqlite in .kai/kai.db)")
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: the answer, tool calls, decisions and audit ids as one document")
+def ask(query: tuple[str, ...], provider: str | None, model: str | None, llm_endpoint: str | None, quiet: bool,
+        skip_permissions: bool, max_iterations: int, kubeconfig: Path | None, kube_context: str | None,
+        namespace: str | None, policy: Path | None, trace_path: Path | None, show_tool_output: bool,
+        prompt_template: Path | None, extra_prompt_paths: tuple[Path, ...], new_session: bool,
+        resume_session: str | None, list_sessions: bool, delete_session: str | None, database_url: str | None,
+        output: str) -> None:
+    """Ask kai in plain words: `kai "scale backend to 3"`, `kubectl logs … | kai "explain"`.
+    With no query in a terminal, kai opens its REPL."""
+    if new_session and resume_session:
+        raise click.UsageError("--new-session and --resume-session exclude each other")
+    if list_sessions or delete_session:
+        _sessions(database_url, list_sessions, delete_session, output)
+        return
+    text = _query(query)
+    options = ChatOptions(
+        provider=provider, model=model, llm_endpoint=llm_endpoint, kubeconfig=kubeconfig, context=kube_context,
+        namespace=namespace, policy=policy, database_url=database_url, max_iterations=max_iterations,
+        trace_path=trace_path, prompt_template=prompt_template, extra_prompts=extra_prompt_paths,
+        resume=resume_session)
+    if text is None:
+        if quiet or output == "json" or not sys.stdin.isatty():
+            raise click.UsageError("no query: give one as an argument or on stdin (the REPL needs a terminal)")
+        from .repl import run_repl
+
+        run_repl(replace(options, identity="repl:local"), skip_permissions=skip_permissions)
+        return
+    code = asyncio.run(_once(options, text, quiet=quiet, skip_permissions=skip_permissions,
+                             show_tool_output=show_tool_output, as_json=output == "json"))
+    sys.exit(code)
+
+
+def _query(words: tuple[str, ...]) -> str | None:
+    """The positional query, with stdin appended when something is piped in (as kubectl-ai does)."""
+    parts = [" ".join(words)] if words else []
+    if not sys.stdin.isatty():
+        piped = sys.stdin.read()
+        if piped.strip():
+            parts.append(piped.strip())
+    text = "\n".join(parts).strip()
+    return text or None
+
+
+async def _once(options: ChatOptions, text: str, *, quiet: bool, skip_permissions: bool, show_tool_output: bool,
+                as_json: bool) -> int:
+    from rich.console import Console
+
+    from .approval import TerminalApprover
+    from .approval import skip_permissions as auto
+    from .chat import Chat
+    from .render import EventPrinter, answer_view
+
+    err = Console(stderr=True, highlight=False)
+    approve: Any = None
+    if skip_permissions:
+        approve = auto(options.identity)
+    elif not quiet and not as_json and sys.stdin.isatty():
+        async def read_line(question: str) -> str:
+            return await asyncio.to_thread(click.prompt, question, default="n", show_default=False, err=True)
+
+        approve = TerminalApprover(options.identity, read_line, lambda line: err.print(line, style="dim"))
+    printer = EventPrinter(err, show_tool_output=show_tool_output, quiet=quiet or as_json)
+    chat = Chat(options, approve=approve, sink=printer)
+    try:
+        result = await chat.ask(text)
+    finally:
+        await chat.aclose()
+    if as_json:
+        document = {"session": chat.session_id, "provider": chat.provider_name, "model": chat.provider.model,
+                    **result.as_dict()}
+        click.echo(json.dumps(document, indent=2, default=str))
+    elif quiet:
+        click.echo(result.answer)
+    else:
+        Console(highlight=False).print(answer_view(result.answer))
+    if result.status == "refused":
+        needed = [c for c in result.calls if c.status == "approval_required"]
+        if needed and not as_json:
+            err.print(f"kai did not run {needed[0].tool}: it needs approval. Run without --quiet to answer at the "
+                      "prompt, or add --skip-permissions to approve it yourself.", style="yellow")
+        return EXIT_REFUSED
+    return 0 if result.status == "done" else 1
+
+
+def _sessions(database_url: str | None, listing: bool, delete: str | None, output: str) -> None:
+    from agent.sessions import SessionStore
+
+    store = SessionStore(database_url)
+    try:
+        if delete:
+            store.delete_session(delete)
+            click.echo(f"deleted session {delete}")
+            return
+        rows = store.sessions()
+    finally:
+        store.close()
+    if output == "json":
+        click.echo(json.dumps([{**row.__dict__, "created_at": row.created_at.isoformat(),
+                                "updated_at": row.updated_at.isoformat()} for row in rows], indent=2))
+        return
+    if not rows:
+        click.echo("no sessions yet")
+        return
+    click.echo(f"{'ID':<14}{'UPDATED (UTC)':<21}{'MESSAGES':>9}  {'PROVIDER/MODEL':<28}TITLE")
+    for row in rows:
+        click.echo(f"{row.id:<14}{row.updated_at:%Y-%m-%d %H:%M:%S}  {row.messages:>8}  "
+                   f"{row.provider + '/' + row.model:<28}{row.title}")

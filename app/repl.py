@@ -1,0 +1,257 @@
+"""The REPL: a conversation in the terminal (prompt_toolkit for input with history and
+completion, rich for output). Tools show as they run, lists as tables, objects as YAML,
+writes as a preview diff with three choices; Ctrl-C cancels the turn and keeps the REPL."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import WordCompleter
+from prompt_toolkit.history import FileHistory, InMemoryHistory
+from rich.console import Console
+from rich.status import Status
+from rich.table import Table
+from rich.text import Text
+
+from tools.errors import KaiError
+
+from .approval import TerminalApprover
+from .approval import skip_permissions as auto_approve
+from .chat import Chat, ChatOptions
+from .render import EventPrinter, answer_view
+
+META = {
+    "help": "this list",
+    "models": "the provider's models",
+    "model NAME": "switch to model NAME",
+    "tools": "the tools kai may use under the policy",
+    "policy": "the policy in force",
+    "audit": "the last tool calls of this session",
+    "sessions": "stored conversations",
+    "save-session [TITLE]": "name this conversation (it is saved after every turn)",
+    "resume-session ID": "continue a stored conversation (or `latest`)",
+    "clear / reset": "start a new conversation",
+    "exit / quit": "leave (Ctrl-D too)",
+}
+WORDS = ["help", "models", "model", "tools", "policy", "audit", "sessions", "save-session", "resume-session",
+         "clear", "reset", "exit", "quit"]
+
+
+def history_file(env: dict[str, str]) -> Path:
+    state = Path(env.get("KAI_STATE_DIR") or ".kai").expanduser()
+    state.mkdir(parents=True, exist_ok=True)
+    return state / "repl_history"
+
+
+class _Sink(EventPrinter):
+    """Prints events, with a spinner while the model or a tool works; the spinner stops for
+    the approval question."""
+
+    def __init__(self, console: Console) -> None:
+        super().__init__(console, show_tool_output=True)
+        self.status: Status | None = None
+
+    def spin(self, what: str) -> None:
+        if self.status is None:
+            self.status = self.console.status(what, spinner="dots")
+            self.status.start()
+        else:
+            self.status.update(what)
+
+    def stop(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
+
+    async def __call__(self, event: object) -> None:
+        kind = getattr(event, "kind", "")
+        if kind in ("preview", "answer"):
+            self.stop()
+        await super().__call__(event)  # type: ignore[arg-type]
+        if kind == "thinking":
+            self.spin("thinking…")
+        elif kind == "tool_requested":
+            self.spin(f"running {getattr(event, 'tool', '')}…")
+
+
+class Repl:
+    def __init__(self, options: ChatOptions, *, skip_permissions: bool, console: Console | None = None) -> None:
+        self.console = console or Console(highlight=False)
+        env = dict(options.env)
+        self.input: PromptSession[str] = PromptSession(
+            history=FileHistory(str(history_file(env))), completer=WordCompleter(WORDS, sentence=True),
+            complete_while_typing=False)
+        self.questions: PromptSession[str] = PromptSession(history=InMemoryHistory())
+        self.sink = _Sink(self.console)
+        approve = auto_approve(options.identity) if skip_permissions else TerminalApprover(
+            options.identity, self._ask_line, lambda line: self.console.print(line, style="dim"))
+        self.chat = Chat(options, approve=approve, sink=self.sink)
+
+    async def _ask_line(self, question: str) -> str:
+        return await self.questions.prompt_async(question)
+
+    async def run(self) -> None:
+        chat = self.chat
+        self.console.print(Text.assemble(
+            ("kai", "bold"), f" on {chat.executor.context_name} (namespace {chat.namespace}) with ",
+            (f"{chat.provider_name}/{chat.provider.model}", "cyan"), ". Type a request, or help."))
+        if chat.session_id:
+            self.console.print(f"resumed session {chat.session_id} ({len(chat.runner.history)} messages)",
+                               style="dim")
+        while True:
+            try:
+                line = (await self.input.prompt_async("kai> ")).strip()
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                break
+            if not line:
+                continue
+            try:
+                if not await self._meta(line):
+                    await self._turn(line)
+            except _Quit:
+                break
+            except KaiError as exc:  # the REPL's one place for kai's errors: say it, keep going
+                self.sink.stop()
+                self.console.print(f"error: {exc}", style="red")
+
+    async def _turn(self, line: str) -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(self.chat.ask(line))
+        loop.add_signal_handler(signal.SIGINT, task.cancel)
+        try:
+            result = await task
+        except asyncio.CancelledError:
+            self.sink.stop()
+            self.console.print("cancelled: the turn is dropped from the conversation; anything already applied "
+                               "stays (kai audit shows it)", style="yellow")
+            return
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+            self.sink.stop()
+        self.console.print(answer_view(result.answer))
+        stats = result.stats
+        self.console.print(Text(f"{len(result.calls)} tool calls · {stats.usage.input_tokens}+"
+                                f"{stats.usage.output_tokens} model tokens · {stats.tool_output_tokens} tool tokens · "
+                                f"{stats.latency_ms / 1000:.2f} s", style="dim"))
+
+    async def _meta(self, line: str) -> bool:
+        """Run a meta-command; False when ``line`` is a request for the agent."""
+        word, _, rest = line.partition(" ")
+        rest = rest.strip()
+        commands: dict[str, Callable[[str], Awaitable[None]]] = {
+            "help": self._help, "models": self._models, "model": self._model, "tools": self._tools,
+            "policy": self._policy, "audit": self._audit, "sessions": self._sessions,
+            "save-session": self._save, "resume-session": self._resume, "clear": self._clear, "reset": self._clear,
+            "exit": self._quit, "quit": self._quit}
+        command = commands.get(word.lower())
+        if command is None or (word.lower() in ("policy", "audit", "tools", "help", "models", "sessions") and rest):
+            return False  # "policy for todo-app?" is a question, not the command
+        await command(rest)
+        return True
+
+    async def _help(self, _rest: str) -> None:
+        table = Table(box=None, show_header=False, pad_edge=False)
+        for name, what in META.items():
+            table.add_row(Text(name, style="bold"), what)
+        self.console.print(table)
+        self.console.print("Anything else is a request: \"scale backend to 3\", \"show logs for todo-backend pods "
+                           "in todo-app\", \"why are the backend pods failing?\"", style="dim")
+
+    async def _models(self, _rest: str) -> None:
+        for name in self.chat.provider.models():
+            mark = "*" if name == self.chat.provider.model else " "
+            self.console.print(f"{mark} {name}")
+
+    async def _model(self, rest: str) -> None:
+        if not rest:
+            self.console.print(f"model: {self.chat.provider.model} (model NAME switches)")
+            return
+        await self.chat.use_model(rest)
+        self.console.print(f"now using {self.chat.provider_name}/{self.chat.provider.model}")
+
+    async def _tools(self, _rest: str) -> None:
+        table = Table("TOOL", "RISK", "WHAT", box=None, pad_edge=False, header_style="bold")
+        risks = {t.name: t.risk for t in self.chat.executor.registry}
+        for schema in self.chat.executor.schemas():
+            table.add_row(schema["name"], risks.get(schema["name"], ""), schema["description"].split(". ")[0])
+        self.console.print(table)
+
+    async def _policy(self, _rest: str) -> None:
+        from rich.syntax import Syntax
+
+        from tools import policy as policies
+
+        text = policies.dump(self.chat.executor.policy)
+        self.console.print(Syntax(text, "yaml", theme="ansi_dark", background_color="default"))
+
+    async def _audit(self, _rest: str) -> None:
+        records = [r for r in self.chat.store.records(limit=200) if r.session == self.chat.session_id][:15]
+        if not records:
+            self.console.print("no tool calls in this session yet", style="dim")
+            return
+        table = Table("ID", "TOOL", "DECISION", "OUTCOME", "APPROVER", "ARGUMENTS", box=None, pad_edge=False,
+                      header_style="bold")
+        for r in reversed(records):
+            table.add_row(str(r.id), r.tool, r.decision, r.outcome, r.approver or "", r.arguments[:60])
+        self.console.print(table)
+
+    async def _sessions(self, _rest: str) -> None:
+        rows = self.chat.store.sessions(limit=20)
+        if not rows:
+            self.console.print("no sessions yet", style="dim")
+            return
+        table = Table("ID", "UPDATED (UTC)", "MESSAGES", "MODEL", "TITLE", box=None, pad_edge=False,
+                      header_style="bold")
+        for row in rows:
+            mark = " *" if row.id == self.chat.session_id else ""
+            table.add_row(row.id + mark, f"{row.updated_at:%Y-%m-%d %H:%M}", str(row.messages),
+                          f"{row.provider}/{row.model}", row.title)
+        self.console.print(table)
+
+    async def _save(self, rest: str) -> None:
+        if self.chat.session_id is None:
+            self.console.print("nothing to save yet: the session starts with the first request", style="yellow")
+            return
+        if rest:
+            self.chat.store.title(self.chat.session_id, rest)
+        self.console.print(f"session {self.chat.session_id} is saved (kai --resume-session {self.chat.session_id})")
+
+    async def _resume(self, rest: str) -> None:
+        if not rest:
+            self.console.print("resume-session needs an id (sessions lists them) or latest", style="yellow")
+            return
+        found = self.chat.resume(rest)
+        self.console.print(f"resumed session {found} ({len(self.chat.runner.history)} messages)")
+
+    async def _clear(self, _rest: str) -> None:
+        self.chat.reset()
+        self.console.clear()
+        self.console.print("new conversation", style="dim")
+
+    async def _quit(self, _rest: str) -> None:
+        raise _Quit
+
+
+class _Quit(Exception):
+    pass
+
+
+def run_repl(options: ChatOptions, *, skip_permissions: bool) -> None:
+    """Open the REPL until exit (the REPL always shows tool output)."""
+
+    async def main() -> None:
+        repl = Repl(options, skip_permissions=skip_permissions)
+        try:
+            await repl.run()
+        finally:
+            await repl.chat.aclose()
+
+    os.environ.setdefault("PROMPT_TOOLKIT_NO_CPR", "1")
+    asyncio.run(main())
