@@ -56,11 +56,17 @@ class ToolRecord:
 class RunStats:
     iterations: int = 0
     usage: Usage = field(default_factory=Usage)
-    tool_output_tokens: int = 0
+    tool_outputs: list[str] = field(default_factory=list, repr=False)
     model_ms: float = 0.0
     tool_ms: float = 0.0
     latency_ms: float = 0.0
     retries: int = 0
+
+    @property
+    def tool_output_tokens(self) -> int:
+        """Tokens of what the tools showed the model (counted when asked: loading the
+        tokenizer costs a one-shot run a quarter of a second)."""
+        return sum(count_tokens(text) for text in self.tool_outputs)
 
     def as_dict(self) -> dict[str, Any]:
         return {"iterations": self.iterations, "model_tokens_in": self.usage.input_tokens,
@@ -126,7 +132,8 @@ class Runner:
             del self.history[mark:]
             raise
         result.stats.latency_ms = (time.monotonic() - started) * 1000
-        self._trace("answer", {"text": result.answer, "status": result.status, **result.stats.as_dict()})
+        if self.trace is not None:
+            self._trace("answer", {"text": result.answer, "status": result.status, **result.stats.as_dict()})
         await self.sink(Answer(result.answer))
         return result
 
@@ -206,7 +213,7 @@ class _Turn:
         started = time.monotonic()
         outcome = await r.executor.call(call.name, call.arguments, r.caller, self._approver(call))
         self.stats.tool_ms += (time.monotonic() - started) * 1000
-        self.stats.tool_output_tokens += count_tokens(outcome.text)
+        self.stats.tool_outputs.append(outcome.text)
         self.calls.append(ToolRecord(call.id, call.name, call.arguments, outcome.status, outcome.decision,
                                      outcome.audit_id, outcome.approver, outcome.text, outcome.duration_ms))
         r.history.append(Message.tool_result(call, outcome.text, outcome.status))

@@ -67,6 +67,8 @@ def tail_lines(text: str, budget: int, max_lines: int | None = None) -> tuple[li
 
 def truncate(text: str, budget: int) -> str:
     """``text`` cut to ``budget`` tokens, with a note of how much was cut."""
+    if len(text.encode()) <= budget:  # a cl100k token is at least one byte: it fits, no need to load the encoding
+        return text
     tokens = _encoding().encode(text, disallowed_special=())
     if len(tokens) <= budget:
         return text
