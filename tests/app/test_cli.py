@@ -15,12 +15,14 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_help_imports_nothing_heavy() -> None:
     code = ("import sys, app.cli; "
-            "heavy = {'uvicorn', 'starlette', 'sandbox', 'kubernetes', 'helm_python', 'yaml', 'orjson'}; "
+            "heavy = {'uvicorn', 'starlette', 'sandbox', 'kubernetes', 'helm_python', 'yaml', 'orjson', 'google', "
+            "'openai', 'agents', 'rich', 'prompt_toolkit', 'sqlalchemy', 'sqlmodel', 'pydantic', 'tiktoken'}; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     helped = run("--help")
     assert helped.returncode == 0 and "sandbox" in helped.stdout
+    assert "--llm-provider" in helped.stdout and "--skip-permissions" in helped.stdout
 
 
 def test_sandbox_up_status_down(tmp_path: Path) -> None:
