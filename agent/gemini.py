@@ -68,6 +68,7 @@ class GeminiProvider:
     """One Gemini model through google-genai's async client."""
 
     name = "gemini"
+    markdown = True
 
     def __init__(self, settings: ProviderSettings) -> None:
         env = settings.env

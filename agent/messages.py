@@ -56,13 +56,16 @@ class Usage(BaseModel):
 
 
 class ModelTurn(BaseModel):
-    """What a provider returns for one request: text, tool calls, or both."""
+    """What a provider returns for one request: text, tool calls, or both. ``refusal`` says why
+    a provider declined the request itself, without calling a tool (unsafe, or not allowed by
+    the policy): the run then counts as refused, as when the guard says no."""
 
     text: str = ""
     tool_calls: list[ToolCall] = Field(default_factory=list)
     thinking: str = ""
     usage: Usage = Field(default_factory=Usage)
     extra: dict[str, Any] = Field(default_factory=dict)
+    refusal: str = ""
 
     @property
     def empty(self) -> bool:

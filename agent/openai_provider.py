@@ -66,6 +66,7 @@ class _OpenAIBase:
     name: str
     api: Api
     label: str
+    markdown = True
 
     def __init__(self, *, model: str, api_key: str, base_url: str, settings: ProviderSettings) -> None:
         _require_sdk(self.name)

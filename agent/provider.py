@@ -33,6 +33,7 @@ class ModelRequest:
 class Provider(Protocol):
     name: str
     model: str
+    markdown: bool  # its answers are Markdown (LLMs) rather than preformatted text (the offline planner)
 
     async def respond(self, request: ModelRequest) -> ModelTurn:
         """One model turn; raises :class:`ProviderError` on failure."""

@@ -168,7 +168,7 @@ class _Turn:
                 continue
             r.history.append(turn.message())
             if not turn.tool_calls:
-                return self._end(turn.text.strip(), self._status())
+                return self._end(turn.text.strip(), "refused" if turn.refusal else self._status())
             malformed = [c for c in turn.tool_calls if c.error]
             if malformed and self.corrected:
                 for call in turn.tool_calls:

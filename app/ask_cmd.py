@@ -133,7 +133,7 @@ async def _once(options: ChatOptions, text: str, *, quiet: bool, skip_permission
     elif quiet:
         click.echo(result.answer)
     else:
-        Console(highlight=False).print(answer_view(result.answer))
+        Console(highlight=False).print(answer_view(result.answer, chat.provider.markdown))
     if result.status == "refused":
         needed = [c for c in result.calls if c.status == "approval_required"]
         if needed and not as_json:

@@ -105,10 +105,15 @@ def preview_panel(preview: Preview, reason: str) -> Panel:
     return Panel(Group(*body), title="preview", title_align="left", border_style="yellow")
 
 
-def answer_view(text: str) -> RenderableType:
+def answer_view(text: str, markdown: bool = True) -> RenderableType:
+    """An LLM's answer as Markdown; the offline planner's preformatted text as it is."""
+    if not text.strip():
+        return Text("(no answer)", style="dim")
+    if not markdown:
+        return Text(text.rstrip("\n"))
     from rich.markdown import Markdown
 
-    return Markdown(text) if text.strip() else Text("(no answer)", style="dim")
+    return Markdown(text)
 
 
 class EventPrinter:

@@ -135,7 +135,7 @@ class Repl:
         finally:
             loop.remove_signal_handler(signal.SIGINT)
             self.sink.stop()
-        self.console.print(answer_view(result.answer))
+        self.console.print(answer_view(result.answer, self.chat.provider.markdown))
         stats = result.stats
         self.console.print(Text(f"{len(result.calls)} tool calls · {stats.usage.input_tokens}+"
                                 f"{stats.usage.output_tokens} model tokens · {stats.tool_output_tokens} tool tokens · "

@@ -11,6 +11,7 @@ class Scripted:
     keeps every request it was sent."""
 
     name = "scripted"
+    markdown = True
     model = "script"
 
     def __init__(self, *turns: ModelTurn | ProviderError) -> None:

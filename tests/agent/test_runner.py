@@ -149,3 +149,9 @@ def test_trace_is_a_yaml_stream(make_runner: MakeRunner, todo: str, tmp_path: Pa
                                   "arguments": {"kind": "pods", "namespace": todo}}
     assert docs[3]["payload"]["status"] == "ok" and "todo-backend" in docs[3]["payload"]["text"]
     assert all("timestamp" in d for d in docs)
+
+
+def test_a_provider_refusal_makes_the_run_refused(make_runner: MakeRunner, todo: str) -> None:
+    provider = Scripted(ModelTurn(text="I will not print Secret values.", refusal="unsafe: secret values"))
+    result = run(make_runner(provider), "print the secret values")
+    assert result.status == "refused" and result.calls == []

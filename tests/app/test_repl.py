@@ -30,7 +30,7 @@ def env(cluster: Sandbox, tmp_path: Path) -> dict[str, str]:
     return environment
 
 
-def spawn(env: dict[str, str], *args: str) -> pexpect.spawn:
+def spawn(env: dict[str, str], *args: str) -> pexpect.spawn[str]:
     child = pexpect.spawn(str(BIN / "kai"), list(args), env=env, encoding="utf-8", timeout=60,
                           dimensions=(40, 120))
     child.expect("Type a request, or help")
@@ -38,7 +38,7 @@ def spawn(env: dict[str, str], *args: str) -> pexpect.spawn:
     return child
 
 
-def say(child: pexpect.spawn, line: str) -> None:
+def say(child: pexpect.spawn[str], line: str) -> None:
     child.sendline(line)
 
 
@@ -47,7 +47,7 @@ def replicas(kc: Kubectl, ns: str, name: str) -> int:  # noqa: F811
 
 
 @pytest.fixture
-def repl(env: dict[str, str], fresh_todo: str) -> Iterator[pexpect.spawn]:  # noqa: F811
+def repl(env: dict[str, str], fresh_todo: str) -> Iterator[pexpect.spawn[str]]:  # noqa: F811
     child = spawn(env, "-n", fresh_todo)
     yield child
     if child.isalive():
@@ -55,7 +55,7 @@ def repl(env: dict[str, str], fresh_todo: str) -> Iterator[pexpect.spawn]:  # no
         child.expect(pexpect.EOF)
 
 
-def test_approve_refuse_and_always(repl: pexpect.spawn, kc: Kubectl, fresh_todo: str) -> None:  # noqa: F811
+def test_approve_refuse_and_always(repl: pexpect.spawn[str], kc: Kubectl, fresh_todo: str) -> None:  # noqa: F811
     say(repl, "scale backend to 3")
     repl.expect("preview")
     repl.expect("kubectl scale")
@@ -85,7 +85,7 @@ def test_approve_refuse_and_always(repl: pexpect.spawn, kc: Kubectl, fresh_todo:
     assert replicas(kc, fresh_todo, "todo-frontend") == 4
 
 
-def test_meta_commands(repl: pexpect.spawn) -> None:
+def test_meta_commands(repl: pexpect.spawn[str]) -> None:
     say(repl, "help")
     repl.expect("resume-session ID")
     repl.expect_exact(PROMPT)
