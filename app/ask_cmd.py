@@ -47,7 +47,7 @@ def _paths(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...])
               help="policy file over the default (kai policy show)")
 @click.option("--trace-path", type=click.Path(path_type=Path, dir_okay=False),
               help="append a YAML stream of tool requests and responses to this file")
-@click.option("--show-tool-output", is_flag=True, help="print each tool's output (the REPL always does)")
+@click.option("--show-tool-output", is_flag=True, help="print each tool's output: lists as tables, objects as YAML")
 @click.option("--prompt-template-file-path", "prompt_template", type=click.Path(path_type=Path, dir_okay=False),
               help="replace the system prompt (prompts/system.md) with this file")
 @click.option("--extra-prompt-paths", multiple=True, callback=_paths, metavar="FILE[,FILE]",
@@ -84,7 +84,8 @@ def ask(query: tuple[str, ...], provider: str | None, model: str | None, llm_end
             raise click.UsageError("no query: give one as an argument or on stdin (the REPL needs a terminal)")
         from .repl import run_repl
 
-        run_repl(replace(options, identity="repl:local"), skip_permissions=skip_permissions)
+        run_repl(replace(options, identity="repl:local"), skip_permissions=skip_permissions,
+                 show_tool_output=show_tool_output)
         return
     code = asyncio.run(_once(options, text, quiet=quiet, skip_permissions=skip_permissions,
                              show_tool_output=show_tool_output, as_json=output == "json"))

@@ -45,10 +45,10 @@ def _yaml(value: Any) -> str:
 
 
 def _table(rows: list[dict[str, Any]], title: str) -> Table:
-    columns: list[str] = []
+    columns: list[str] = []  # scalar fields that are set in at least one row
     for row in rows[:MAX_ROWS]:
         for key, value in row.items():
-            if key not in columns and not isinstance(value, dict | list):
+            if key not in columns and not isinstance(value, dict | list) and value not in (None, ""):
                 columns.append(key)
     table = Table(title=title, title_justify="left", title_style="bold", header_style="bold", box=None,
                   pad_edge=False)

@@ -52,8 +52,8 @@ class _Sink(EventPrinter):
     """Prints events, with a spinner while the model or a tool works; the spinner stops for
     the approval question."""
 
-    def __init__(self, console: Console) -> None:
-        super().__init__(console, show_tool_output=True)
+    def __init__(self, console: Console, show_tool_output: bool) -> None:
+        super().__init__(console, show_tool_output=show_tool_output)
         self.status: Status | None = None
 
     def spin(self, what: str) -> None:
@@ -80,14 +80,15 @@ class _Sink(EventPrinter):
 
 
 class Repl:
-    def __init__(self, options: ChatOptions, *, skip_permissions: bool, console: Console | None = None) -> None:
+    def __init__(self, options: ChatOptions, *, skip_permissions: bool, show_tool_output: bool,
+                 console: Console | None = None) -> None:
         self.console = console or Console(highlight=False)
         env = dict(options.env)
         self.input: PromptSession[str] = PromptSession(
             history=FileHistory(str(history_file(env))), completer=WordCompleter(WORDS, sentence=True),
             complete_while_typing=False)
         self.questions: PromptSession[str] = PromptSession(history=InMemoryHistory())
-        self.sink = _Sink(self.console)
+        self.sink = _Sink(self.console, show_tool_output)
         approve = auto_approve(options.identity) if skip_permissions else TerminalApprover(
             options.identity, self._ask_line, lambda line: self.console.print(line, style="dim"))
         self.chat = Chat(options, approve=approve, sink=self.sink)
@@ -243,11 +244,11 @@ class _Quit(Exception):
     pass
 
 
-def run_repl(options: ChatOptions, *, skip_permissions: bool) -> None:
-    """Open the REPL until exit (the REPL always shows tool output)."""
+def run_repl(options: ChatOptions, *, skip_permissions: bool, show_tool_output: bool) -> None:
+    """Open the REPL until exit."""
 
     async def main() -> None:
-        repl = Repl(options, skip_permissions=skip_permissions)
+        repl = Repl(options, skip_permissions=skip_permissions, show_tool_output=show_tool_output)
         try:
             await repl.run()
         finally:

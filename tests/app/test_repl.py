@@ -138,7 +138,16 @@ def test_ctrl_c_cancels_a_slow_turn_and_history_survives(env: dict[str, str], cl
     again = spawn(env, "-n", fresh_todo)
     again.send("\x1b[A")  # up arrow: the last line of the previous run
     again.expect("show all pods")
-    again.sendcontrol("c")
-    again.expect_exact(PROMPT)
-    again.sendcontrol("d")
+    again.sendcontrol("c")  # drops the recalled line
+    say(again, "exit")
     again.expect(pexpect.EOF)
+
+
+def test_show_tool_output(env: dict[str, str], fresh_todo: str) -> None:  # noqa: F811
+    child = spawn(env, "-n", fresh_todo, "--show-tool-output")
+    say(child, "show all pods")
+    child.expect("by_status")  # the tool's own result, as YAML, before the answer
+    child.expect("tool calls")
+    child.expect_exact(PROMPT)
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)
