@@ -32,9 +32,11 @@ bench: install
 	$(BIN)/python -m benchmarks.guard --out benchmarks/results/guard.json
 
 # The REPL on kai's sandbox with the todo stack installed by Helm (offline provider unless a key is set).
+# The sandbox keeps running afterwards: `.venv/bin/kai sandbox down` stops it.
+SANDBOX_STATE ?= .kai/sandbox
 chat: install
-	$(BIN)/kai sandbox up --with-todo-app
-	$(BIN)/kai --kubeconfig .kai/sandbox/kubeconfig --namespace todo-app
+	$(BIN)/kai sandbox up --state $(SANDBOX_STATE) --with-todo-app
+	$(BIN)/kai --kubeconfig $(SANDBOX_STATE)/kubeconfig --namespace todo-app
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
