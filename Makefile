@@ -30,6 +30,8 @@ bench: install
 	$(BIN)/python -m benchmarks.workloads --out benchmarks/results/workloads.json
 	$(BIN)/python -m benchmarks.audit --out benchmarks/results/audit.json
 	$(BIN)/python -m benchmarks.guard --out benchmarks/results/guard.json
+	$(BIN)/python -m benchmarks.offline_planner --out benchmarks/results/offline_planner.json
+	$(BIN)/python -m benchmarks.cli --out benchmarks/results/cli.json
 
 # The REPL on kai's sandbox with the todo stack installed by Helm (offline provider unless a key is set).
 # The sandbox keeps running afterwards: `.venv/bin/kai sandbox down` stops it.

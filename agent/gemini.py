@@ -61,6 +61,7 @@ EXTRA = "gemini"  # the key of ModelTurn.extra / Message.extra this provider own
 # What the API accepts in place of a thought signature on calls it did not produce.
 FOREIGN_SIGNATURE = b"skip_thought_signature_validator"
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+BLOCKED_FINISH = frozenset({"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY"})
 MESSAGE_LIMIT = 300  # characters of the API's own error message kept in ours
 
 
@@ -246,14 +247,21 @@ def _function_response(message: Message, given: set[str], names: Mapping[str, st
 
 
 def to_turn(response: types.GenerateContentResponse, messages: Sequence[Message]) -> ModelTurn:
-    """The model's answer as a :class:`ModelTurn`; a blocked prompt or a candidate without
-    parts is an empty turn (the runner asks once more)."""
+    """The model's answer as a :class:`ModelTurn`. A prompt or an answer blocked for safety is
+    the model's refusal (the run counts as refused); a candidate without parts for another
+    reason (a malformed function call) is an empty turn, which the runner asks once more."""
     meta = response.usage_metadata
     usage = Usage(input_tokens=(meta.prompt_token_count or 0) if meta else 0,
                   output_tokens=((meta.candidates_token_count or 0) + (meta.thoughts_token_count or 0)) if meta else 0)
     candidate = response.candidates[0] if response.candidates else None
     parts = candidate.content.parts if candidate and candidate.content and candidate.content.parts else []
     if not parts:
+        blocked = response.prompt_feedback.block_reason if response.prompt_feedback else None
+        finish = candidate.finish_reason if candidate else None
+        reason = blocked or (finish if finish and finish.name in BLOCKED_FINISH else None)
+        if reason:
+            why = f"Gemini declined the request ({getattr(reason, 'name', reason)})"
+            return ModelTurn(text=why + ".", refusal=why, usage=usage)
         return ModelTurn(usage=usage)
     numbered = sum(len(m.tool_calls) for m in messages if m.role == "assistant")
     text: list[str] = []

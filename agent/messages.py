@@ -38,8 +38,20 @@ class Message(BaseModel):
     extra: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
-    def user(cls, text: str) -> Message:
-        return cls(role="user", content=text)
+    def user(cls, text: str, attachment: str | None = None) -> Message:
+        """The user's words; text piped in (``kubectl logs … | kai "why?"``) comes as an
+        ``attachment``: LLMs read it after the query, fenced as input, and ``extra["query"]``
+        keeps the words typed apart, so that no planner takes piped text for a command."""
+        if not attachment:
+            return cls(role="user", content=text)
+        fenced = attachment.replace("```", "ˋˋˋ")
+        return cls(role="user", content=f"{text}\n\nInput from stdin:\n```\n{fenced}\n```",
+                   extra={"query": text})
+
+    @property
+    def query(self) -> str:
+        """What the user typed (without piped input)."""
+        return str(self.extra.get("query", self.content))
 
     @classmethod
     def tool_result(cls, call: ToolCall, text: str, status: str) -> Message:

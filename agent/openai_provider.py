@@ -199,6 +199,7 @@ class _OpenAIBase:
         )
 
         texts: list[str] = []
+        refusals: list[str] = []
         thoughts: list[str] = []
         calls: list[ToolCall] = []
         for item in response.output:
@@ -208,6 +209,7 @@ class _OpenAIBase:
                         texts.append(part.text)
                     elif isinstance(part, ResponseOutputRefusal):
                         texts.append(part.refusal)
+                        refusals.append(part.refusal)
             elif isinstance(item, ResponseFunctionToolCall):
                 calls.append(tool_call(item.call_id or f"call_{uuid.uuid4().hex[:16]}", item.name, item.arguments))
             elif isinstance(item, ResponseReasoningItem):
@@ -216,7 +218,7 @@ class _OpenAIBase:
         extra: dict[str, Any] = {ITEMS: response.to_input_items()} if response.output else {}
         usage = Usage(input_tokens=response.usage.input_tokens or 0, output_tokens=response.usage.output_tokens or 0)
         return ModelTurn(text="\n".join(t for t in texts if t), tool_calls=calls, thinking="\n".join(thoughts),
-                         usage=usage, extra=extra)
+                         usage=usage, extra=extra, refusal="\n".join(r for r in refusals if r))
 
     # ----- errors
 

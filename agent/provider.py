@@ -87,14 +87,17 @@ PROVIDERS: dict[str, str] = {
 
 
 def default_provider(env: Mapping[str, str]) -> str:
-    """``$KAI_LLM_PROVIDER``, else the first provider whose key is set, else ``offline``."""
+    """``$KAI_LLM_PROVIDER``; else ``openai-compatible`` when ``$OPENAI_BASE_URL`` names a server
+    (Ollama and its kind need no key); else the first provider whose key is set; else ``offline``."""
     chosen = env.get("KAI_LLM_PROVIDER")
     if chosen:
         return chosen
+    if env.get("OPENAI_BASE_URL"):
+        return "openai-compatible"
     if env.get("GEMINI_API_KEY") or env.get("GOOGLE_API_KEY"):
         return "gemini"
     if env.get("OPENAI_API_KEY"):
-        return "openai-compatible" if env.get("OPENAI_BASE_URL") else "openai"
+        return "openai"
     return "offline"
 
 

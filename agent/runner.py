@@ -46,10 +46,10 @@ class ToolRecord:
     text: str = ""
     duration_ms: float = 0.0
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, output: bool = False) -> dict[str, Any]:
         return {"id": self.call_id, "tool": self.tool, "arguments": self.arguments, "status": self.status,
                 "decision": self.decision, "audit_id": self.audit_id, "approver": self.approver,
-                "duration_ms": round(self.duration_ms, 2)}
+                "duration_ms": round(self.duration_ms, 2), **({"output": self.text} if output else {})}
 
 
 @dataclass
@@ -86,9 +86,10 @@ class RunResult:
     def refused(self) -> list[ToolRecord]:
         return [c for c in self.calls if c.status in REFUSED]
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"answer": self.answer, "status": self.status, "tool_calls": [c.as_dict() for c in self.calls],
-                "stats": self.stats.as_dict()}
+    def as_dict(self, outputs: bool = False) -> dict[str, Any]:
+        """The run as ``-o json`` prints it (``outputs``: with what each tool returned)."""
+        return {"answer": self.answer, "status": self.status,
+                "tool_calls": [c.as_dict(outputs) for c in self.calls], "stats": self.stats.as_dict()}
 
 
 async def _ignore(_event: Event) -> None:
@@ -115,13 +116,14 @@ class Runner:
         self.backoff = backoff or Backoff()
         self.history: list[Message] = history if history is not None else []
 
-    async def run(self, prompt: str) -> RunResult:
-        """One user turn. Cancelling it (Ctrl-C) removes the turn from the history, so the
-        conversation stays well formed; what already ran in the cluster stays in the audit."""
+    async def run(self, prompt: str, attachment: str | None = None) -> RunResult:
+        """One user turn (``attachment``: text piped in, data for the model, never its command).
+        Cancelling it (Ctrl-C) removes the turn from the history, so the conversation stays well
+        formed; what already ran in the cluster stays in the audit."""
         started = time.monotonic()
         mark = len(self.history)
-        self._trace("user-input", {"text": prompt})
-        self.history.append(Message.user(prompt))
+        self._trace("user-input", {"text": prompt, **({"stdin": attachment} if attachment else {})})
+        self.history.append(Message.user(prompt, attachment))
         run = _Turn(self)
         try:
             result = await run.loop()
@@ -239,7 +241,11 @@ class _Turn:
         return approve
 
     def _status(self) -> RunStatus:
-        return "refused" if any(c.status in REFUSED for c in self.calls) else "done"
+        if any(c.status in REFUSED for c in self.calls):
+            return "refused"
+        if self.calls and all(c.status == "error" for c in self.calls):
+            return "error"  # nothing the model asked for could be done (a missing name, an unreachable cluster)
+        return "done"
 
     def _end(self, answer: str, status: RunStatus) -> RunResult:
         return RunResult(answer, status, self.calls, self.stats)

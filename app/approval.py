@@ -12,8 +12,9 @@ QUESTION = "Apply this change? [y]es / [a]lways in this session / [n]o: "
 
 class TerminalApprover:
     """Asks yes / yes and don't ask again in this session / no. The preview itself is printed
-    by the event printer just before (the runner announces it). End of input or Ctrl-C at the
-    question is a no."""
+    by the event printer just before (the runner announces it). "Always" never covers a
+    destructive call (delete, uninstall, drain): those are asked each time. End of input or
+    Ctrl-C at the question is a no."""
 
     def __init__(self, identity: str, read_line: ReadLine, say: Callable[[str], None]) -> None:
         self.identity = identity
@@ -22,7 +23,7 @@ class TerminalApprover:
         self.always = False
 
     async def __call__(self, request: ApprovalRequest) -> ApprovalAnswer:
-        if self.always:
+        if self.always and request.risk != "destructive":
             self.say("approved: you chose not to be asked again in this session")
             return ApprovalAnswer(True, self.identity, "approved for the rest of the session")
         while True:

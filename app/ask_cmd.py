@@ -19,6 +19,7 @@ import click
 from .chat import ChatOptions
 
 EXIT_REFUSED = 3
+STDIN_LIMIT = 256 * 1024
 PROVIDER_NAMES = ("offline", "gemini", "openai", "openai-compatible")
 
 
@@ -47,7 +48,8 @@ def _paths(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...])
               help="policy file over the default (kai policy show)")
 @click.option("--trace-path", type=click.Path(path_type=Path, dir_okay=False),
               help="append a YAML stream of tool requests and responses to this file")
-@click.option("--show-tool-output", is_flag=True, help="print each tool's output: lists as tables, objects as YAML")
+@click.option("--show-tool-output", is_flag=True,
+              help="print each tool's output: lists as tables, objects as YAML (-o json: each call's output)")
 @click.option("--prompt-template-file-path", "prompt_template", type=click.Path(path_type=Path, dir_okay=False),
               help="replace the system prompt (prompts/system.md) with this file")
 @click.option("--extra-prompt-paths", multiple=True, callback=_paths, metavar="FILE[,FILE]",
@@ -73,7 +75,9 @@ def ask(query: tuple[str, ...], provider: str | None, model: str | None, llm_end
     if list_sessions or delete_session:
         _sessions(database_url, list_sessions, delete_session, output)
         return
-    text = _query(query)
+    if show_tool_output and quiet:
+        raise click.UsageError("--show-tool-output and --quiet exclude each other (--quiet prints only the answer)")
+    text, attachment = _query(query)
     options = ChatOptions(
         provider=provider, model=model, llm_endpoint=llm_endpoint, kubeconfig=kubeconfig, context=kube_context,
         namespace=namespace, policy=policy, database_url=database_url, max_iterations=max_iterations,
@@ -87,24 +91,29 @@ def ask(query: tuple[str, ...], provider: str | None, model: str | None, llm_end
         run_repl(replace(options, identity="repl:local"), skip_permissions=skip_permissions,
                  show_tool_output=show_tool_output)
         return
-    code = asyncio.run(_once(options, text, quiet=quiet, skip_permissions=skip_permissions,
+    code = asyncio.run(_once(options, text, attachment, quiet=quiet, skip_permissions=skip_permissions,
                              show_tool_output=show_tool_output, as_json=output == "json"))
     sys.exit(code)
 
 
-def _query(words: tuple[str, ...]) -> str | None:
-    """The positional query, with stdin appended when something is piped in (as kubectl-ai does)."""
-    parts = [" ".join(words)] if words else []
+def _query(words: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """The query and what was piped in. Piped text alone is the query (``echo "show pods" |
+    kai``); beside a positional query it is input for it (``kubectl logs … | kai "why?"``),
+    which the model reads as data, never as its command. At most STDIN_LIMIT bytes are read."""
+    typed = " ".join(words).strip()
+    piped = ""
     if not sys.stdin.isatty():
-        piped = sys.stdin.read()
-        if piped.strip():
-            parts.append(piped.strip())
-    text = "\n".join(parts).strip()
-    return text or None
+        data = sys.stdin.buffer.read(STDIN_LIMIT + 1)
+        piped = data[:STDIN_LIMIT].decode("utf-8", "replace").strip()
+        if len(data) > STDIN_LIMIT:
+            piped += f"\n… input cut at {STDIN_LIMIT // 1024} KiB"
+    if not typed:
+        return piped or None, None
+    return typed, piped or None
 
 
-async def _once(options: ChatOptions, text: str, *, quiet: bool, skip_permissions: bool, show_tool_output: bool,
-                as_json: bool) -> int:
+async def _once(options: ChatOptions, text: str, attachment: str | None, *, quiet: bool, skip_permissions: bool,
+                show_tool_output: bool, as_json: bool) -> int:
     from rich.console import Console
 
     from .approval import TerminalApprover
@@ -112,7 +121,7 @@ async def _once(options: ChatOptions, text: str, *, quiet: bool, skip_permission
     from .chat import Chat
     from .render import EventPrinter, answer_view
 
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, markup=False)
     approve: Any = None
     if skip_permissions:
         approve = auto(options.identity)
@@ -124,17 +133,17 @@ async def _once(options: ChatOptions, text: str, *, quiet: bool, skip_permission
     printer = EventPrinter(err, show_tool_output=show_tool_output, quiet=quiet or as_json)
     chat = Chat(options, approve=approve, sink=printer)
     try:
-        result = await chat.ask(text)
+        result = await chat.ask(text, attachment)
     finally:
         await chat.aclose()
     if as_json:
         document = {"session": chat.session_id, "provider": chat.provider_name, "model": chat.provider.model,
-                    **result.as_dict()}
+                    **result.as_dict(outputs=show_tool_output)}
         click.echo(json.dumps(document, indent=2, default=str))
     elif quiet:
         click.echo(result.answer)
     else:
-        Console(highlight=False).print(answer_view(result.answer, chat.provider.markdown))
+        Console(highlight=False, markup=False).print(answer_view(result.answer, chat.provider.markdown))
     if result.status == "refused":
         needed = [c for c in result.calls if c.status == "approval_required"]
         if needed and not as_json:
@@ -150,8 +159,9 @@ def _sessions(database_url: str | None, listing: bool, delete: str | None, outpu
     store = SessionStore(database_url)
     try:
         if delete:
-            store.delete_session(delete)
-            click.echo(f"deleted session {delete}")
+            found = store.resolve(delete)
+            store.delete_session(found)
+            click.echo(f"deleted session {found}")
             return
         rows = store.sessions()
     finally:

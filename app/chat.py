@@ -83,23 +83,31 @@ class Chat:
         from tools.guard import Caller
 
         self.options = options
-        self.provider_name = options.provider or default_provider(options.env)
-        self.provider: Provider = create_provider(self.provider_name, ProviderSettings(
-            model=options.model, base_url=options.llm_endpoint or None, env=options.env))
-        self.store: SessionStore = SessionStore(options.database_url)
+        self.provider_name = options.provider or (
+            "openai-compatible" if options.llm_endpoint else default_provider(options.env))
         kubeconfig = find_kubeconfig(options.kubeconfig, options.env)
+        policy = policies.load(options.policy)
+        self.store: SessionStore = SessionStore(options.database_url)
         ctx = ToolContext(Cluster(kubeconfig=kubeconfig, context=options.context), namespace=options.namespace)
-        self.executor: Executor = Executor(ctx, policies.load(options.policy), self.store)
-        self.trace: Trace | None = Trace(options.trace_path) if options.trace_path else None
-        self.session_id: str | None = None
-        history = []
-        if options.resume:
-            self.session_id = self.store.resolve(options.resume)
-            history = self.store.messages(self.session_id)
-        self.saved = len(history)
-        names = [schema["name"] for schema in self.executor.schemas()]
-        prompt = system_prompt(context=self.executor.context_name, namespace=ctx.default_namespace, tools=names,
-                               template=options.prompt_template, extra=options.extra_prompts)
+        self.executor: Executor = Executor(ctx, policy, self.store)
+        self.trace: Trace | None = None
+        try:  # what is opened below is closed again if a later step fails
+            self.session_id: str | None = None
+            history = []
+            if options.resume:
+                self.session_id = self.store.resolve(options.resume)
+                history = self.store.messages(self.session_id)
+            self.saved = len(history)
+            names = [schema["name"] for schema in self.executor.schemas()]
+            prompt = system_prompt(context=self.executor.context_name, namespace=ctx.default_namespace,
+                                   tools=names, template=options.prompt_template, extra=options.extra_prompts)
+            self.trace = Trace(options.trace_path) if options.trace_path else None
+            provider = create_provider(self.provider_name, ProviderSettings(
+                model=options.model, base_url=options.llm_endpoint or None, env=options.env))
+        except BaseException:
+            self._close_sync()
+            raise
+        self.provider: Provider = provider
         self.runner: Runner = Runner(self.provider, self.executor, Caller(options.identity, self.session_id),
                                      system_prompt=prompt, approve=approve, sink=sink,
                                      max_iterations=options.max_iterations, trace=self.trace, history=history)
@@ -108,15 +116,25 @@ class Chat:
     def namespace(self) -> str:
         return self.executor.ctx.default_namespace
 
-    async def ask(self, prompt: str) -> RunResult:
-        """One turn, saved to the session (started on the first turn) when it completes."""
-        if self.session_id is None:
+    async def ask(self, prompt: str, attachment: str | None = None) -> RunResult:
+        """One turn, saved to the session when it completes. The session starts with the
+        first turn (its calls are audited under its id) and is dropped again if that turn fails."""
+        started = self.session_id is None
+        if started:
             self.session_id = self.store.new_session(
                 provider=self.provider_name, model=self.provider.model, context=self.executor.context_name,
                 namespace=self.namespace, title=prompt.strip().splitlines()[0] if prompt.strip() else "")
             self.runner.caller = replace(self.runner.caller, session=self.session_id)
-        result = await self.runner.run(prompt)
-        self.store.append(self.session_id, self.runner.history[self.saved:], start=self.saved)
+        session = self.session_id
+        assert session is not None
+        try:
+            result = await self.runner.run(prompt, attachment)
+        except BaseException:
+            if started:
+                self.store.delete_session(session)
+                self.session_id = None
+            raise
+        self.store.append(session, self.runner.history[self.saved:], start=self.saved)
         self.saved = len(self.runner.history)
         return result
 
@@ -143,6 +161,9 @@ class Chat:
 
     async def aclose(self) -> None:
         await self.provider.aclose()
+        self._close_sync()
+
+    def _close_sync(self) -> None:
         self.executor.close()
         self.executor.ctx.cluster.close()
         self.store.close()

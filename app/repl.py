@@ -38,6 +38,7 @@ META = {
     "clear / reset": "start a new conversation",
     "exit / quit": "leave (Ctrl-D too)",
 }
+BARE = {"help", "models", "tools", "policy", "audit", "sessions", "clear", "reset", "exit", "quit"}  # take no words
 WORDS = ["help", "models", "model", "tools", "policy", "audit", "sessions", "save-session", "resume-session",
          "clear", "reset", "exit", "quit"]
 
@@ -82,15 +83,18 @@ class _Sink(EventPrinter):
 class Repl:
     def __init__(self, options: ChatOptions, *, skip_permissions: bool, show_tool_output: bool,
                  console: Console | None = None) -> None:
-        self.console = console or Console(highlight=False)
+        self.console = console or Console(highlight=False, markup=False)  # names and logs may hold [brackets]
         env = dict(options.env)
         self.input: PromptSession[str] = PromptSession(
             history=FileHistory(str(history_file(env))), completer=WordCompleter(WORDS, sentence=True),
             complete_while_typing=False)
         self.questions: PromptSession[str] = PromptSession(history=InMemoryHistory())
         self.sink = _Sink(self.console, show_tool_output)
-        approve = auto_approve(options.identity) if skip_permissions else TerminalApprover(
-            options.identity, self._ask_line, lambda line: self.console.print(line, style="dim"))
+        self.approver: TerminalApprover | None = None
+        if not skip_permissions:
+            self.approver = TerminalApprover(options.identity, self._ask_line,
+                                             lambda line: self.console.print(line, style="dim"))
+        approve = self.approver or auto_approve(options.identity)
         self.chat = Chat(options, approve=approve, sink=self.sink)
 
     async def _ask_line(self, question: str) -> str:
@@ -121,6 +125,9 @@ class Repl:
             except KaiError as exc:  # the REPL's one place for kai's errors: say it, keep going
                 self.sink.stop()
                 self.console.print(f"error: {exc}", style="red")
+            except Exception as exc:  # a bug must not end the session: say what broke, keep going
+                self.sink.stop()
+                self.console.print(f"internal error: {type(exc).__name__}: {exc}", style="red")
 
     async def _turn(self, line: str) -> None:
         loop = asyncio.get_running_loop()
@@ -151,9 +158,10 @@ class Repl:
             "policy": self._policy, "audit": self._audit, "sessions": self._sessions,
             "save-session": self._save, "resume-session": self._resume, "clear": self._clear, "reset": self._clear,
             "exit": self._quit, "quit": self._quit}
-        command = commands.get(word.lower())
-        if command is None or (word.lower() in ("policy", "audit", "tools", "help", "models", "sessions") and rest):
-            return False  # "policy for todo-app?" is a question, not the command
+        name = word.lower()
+        command = commands.get(name)
+        if command is None or (rest and name in BARE) or (name == "model" and (" " in rest or "?" in rest)):
+            return False  # "exit code of the backend pod?", "policy for todo-app?" are requests
         await command(rest)
         return True
 
@@ -229,10 +237,17 @@ class Repl:
             self.console.print("resume-session needs an id (sessions lists them) or latest", style="yellow")
             return
         found = self.chat.resume(rest)
+        self._forget_always()
         self.console.print(f"resumed session {found} ({len(self.chat.runner.history)} messages)")
+
+    def _forget_always(self) -> None:
+        """"[a]lways" holds for one conversation, not for the next one."""
+        if self.approver is not None:
+            self.approver.always = False
 
     async def _clear(self, _rest: str) -> None:
         self.chat.reset()
+        self._forget_always()
         self.console.clear()
         self.console.print("new conversation", style="dim")
 

@@ -3,6 +3,7 @@ clients that talk to it (kubectl from PyPI or KAI_TEST_KUBECTL, the Python clien
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ from sandbox.controllers.manager import ClusterOptions
 
 if TYPE_CHECKING:
     from tests.tools.postgres import PostgresServer
+    from tools.context import ToolContext
 
 
 @pytest.fixture(scope="session")
@@ -110,3 +112,53 @@ def wait_for(predicate: Callable[[], object], timeout: float = 10.0) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+# --- the todo stack on the shared controller sandbox, for the tools, agent and app suites ---------
+
+TODO_CHART = Path(__file__).resolve().parents[1] / "helm" / "todo-app"
+_copies = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def kc(cluster: control.Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Kubectl:
+    return kubectl_for(cluster.kubeconfig, tmp_path_factory.mktemp("kubecache"))
+
+
+SMALL = {"requests": {"cpu": "10m", "memory": "32Mi"}}
+COPY_VALUES = {"frontend": {"service": {"type": "ClusterIP"}, "resources": SMALL}, "backend": {"resources": SMALL}}
+
+
+def install_todo(cluster: control.Sandbox, namespace: str, release: str = "todo-app") -> str:
+    """Install the todo-app chart as ``release`` in ``namespace`` and wait until ready. Only
+    the seed's namespace keeps the seed's NodePort Service (30001) and resource requests; other
+    copies get a ClusterIP Service and small requests, so many fit on the one simulated node."""
+    from tools import helm
+
+    values = None if namespace == "todo-app" else COPY_VALUES
+    helm.install(cluster.kubeconfig, TODO_CHART, release, namespace, values=values, wait=True, timeout=120)
+    return namespace
+
+
+@pytest.fixture(scope="session")
+def todo(cluster: control.Sandbox) -> str:
+    """The namespace ``todo-app`` with the seed's release ``todo-app``: for reads only."""
+    return install_todo(cluster, "todo-app")
+
+
+@pytest.fixture
+def fresh_todo(cluster: control.Sandbox, kc: Kubectl) -> Iterator[str]:
+    """A namespace of this test's own with the todo stack installed, for tests that change it
+    (deleted afterwards)."""
+    namespace = install_todo(cluster, f"todo-w{next(_copies)}")
+    yield namespace
+    kc("delete", "namespace", namespace, "--wait=false")
+
+
+@pytest.fixture
+def ctx(cluster: control.Sandbox) -> Iterator[ToolContext]:
+    from tools.cluster import Cluster
+    from tools.context import ToolContext
+
+    context = ToolContext(Cluster(kubeconfig=cluster.kubeconfig))
+    yield context
+    context.cluster.close()

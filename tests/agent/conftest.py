@@ -13,7 +13,6 @@ import tools.catalog  # noqa: F401  (every tool registered)
 from agent.messages import Message
 from agent.provider import Provider
 from agent.runner import Runner, RunResult
-from tests.tools.conftest import ctx, fresh_todo, kc, todo  # noqa: F401  (shared fixtures)
 from tools import policy as policies
 from tools.audit import AuditStore
 from tools.context import ToolContext
@@ -42,7 +41,7 @@ MakeRunner = Callable[..., Runner]
 
 
 @pytest.fixture
-def make_runner(ctx: ToolContext, store: AuditStore) -> Iterator[MakeRunner]:  # noqa: F811
+def make_runner(ctx: ToolContext, store: AuditStore) -> Iterator[MakeRunner]:
     """``make_runner(provider, policy="", approve=approve_all, caller=ADMIN, namespace=None, **runner_kwargs)``:
     a runner whose tool calls go through a real executor (guard, audit) to the sandbox."""
     made: list[Executor] = []

@@ -39,6 +39,7 @@ class Reply:
     text: str = ""
     calls: tuple[Call, ...] = ()
     reasoning: str = ""
+    refusal: str = ""  # the model declines (a refusal content part / message.refusal)
     input_tokens: int = 100
     output_tokens: int = 10
 
@@ -196,6 +197,9 @@ def _response(reply: Reply, n: int, model: str) -> dict[str, Any]:
     if reply.text:
         output.append({"type": "message", "id": f"msg_{n}", "role": "assistant", "status": "completed",
                        "content": [{"type": "output_text", "text": reply.text, "annotations": [], "logprobs": []}]})
+    if reply.refusal:
+        output.append({"type": "message", "id": f"msg_{n}r", "role": "assistant", "status": "completed",
+                       "content": [{"type": "refusal", "refusal": reply.refusal}]})
     for i, call in enumerate(reply.calls, 1):
         output.append({"type": "function_call", "id": f"fc_{n}_{i}", "call_id": f"call_{n}_{i}", "name": call.name,
                        "arguments": _arguments(call), "status": "completed"})
@@ -219,6 +223,8 @@ def _chat(reply: Reply, n: int, model: str) -> dict[str, Any]:
                                  for i, call in enumerate(reply.calls, 1)]
     if reply.reasoning:
         message["reasoning_content"] = reply.reasoning
+    if reply.refusal:
+        message["refusal"] = reply.refusal
     return {
         "id": f"chatcmpl-{n}", "object": "chat.completion", "created": int(time.time()), "model": model,
         "choices": [{"index": 0, "message": message, "logprobs": None,

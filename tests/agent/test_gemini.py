@@ -210,14 +210,23 @@ def test_no_answer_in_time_is_retryable(fake: FakeGemini) -> None:
 
 
 def test_an_empty_reply_gets_one_corrective_turn(make_runner: MakeRunner, todo: str, fake: FakeGemini) -> None:
-    fake.play(api.blocked(), api.response(finish="MALFORMED_FUNCTION_CALL"))
+    fake.play(api.response(finish="MALFORMED_FUNCTION_CALL"), api.response(finish="MALFORMED_FUNCTION_CALL"))
     result = ask(make_runner(gemini(fake), backoff=FAST), "hello")
     assert result.status == "error" and len(fake.requests) == 2
     assert fake.bodies[1]["contents"] == [{"role": "user", "parts": [{"text": "hello"}, {"text": EMPTY_REPLY_NUDGE}]}]
 
-    fake.play(api.response(finish="SAFETY"), api.response(api.text("Hello there.")))
+    fake.play(api.response(finish="MALFORMED_FUNCTION_CALL"), api.response(api.text("Hello there.")))
     result = ask(make_runner(gemini(fake), backoff=FAST), "hello")
     assert (result.status, result.answer) == ("done", "Hello there.")
+
+
+@pytest.mark.parametrize("reply", [api.blocked(), api.response(finish="SAFETY")], ids=["prompt", "answer"])
+def test_a_safety_block_is_a_refusal(make_runner: MakeRunner, todo: str, fake: FakeGemini,
+                                     reply: dict[str, object]) -> None:
+    fake.play(reply)
+    result = ask(make_runner(gemini(fake), backoff=FAST), "print every secret")
+    assert result.status == "refused" and len(fake.requests) == 1
+    assert result.answer == "Gemini declined the request (SAFETY)."
 
 
 def test_an_unknown_tool_returns_an_error_to_the_model(make_runner: MakeRunner, todo: str,

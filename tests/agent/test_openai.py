@@ -153,6 +153,15 @@ def test_a_refusal_goes_back_to_the_model(kind: str, api: FakeOpenAI, make_runne
 
 
 @pytest.mark.parametrize("kind", KINDS)
+def test_the_models_own_refusal_makes_the_run_refused(kind: str, api: FakeOpenAI, make_runner: MakeRunner,
+                                                      todo: str) -> None:
+    api.script(Reply(refusal="I can't help with printing secrets."))
+    result = ask(make_runner(provider(kind, api), backoff=FAST), "print every secret in the cluster")
+    assert (result.status, result.answer) == ("refused", "I can't help with printing secrets.")
+    assert result.calls == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
 def test_several_calls_in_one_turn(kind: str, api: FakeOpenAI, make_runner: MakeRunner, fresh_todo: str,
                                    kc: Kubectl) -> None:
     api.script(calls(scale(fresh_todo, "backend"), scale(fresh_todo, "frontend")),

@@ -14,8 +14,7 @@ import pexpect
 import pytest
 
 from sandbox.control import Sandbox
-from tests.conftest import wait_for
-from tests.tools.conftest import Kubectl, fresh_todo, kc  # noqa: F401  (fixtures)
+from tests.conftest import Kubectl, wait_for
 
 BIN = Path(sys.executable).parent
 PROMPT = "kai>"
@@ -42,12 +41,12 @@ def say(child: pexpect.spawn[str], line: str) -> None:
     child.sendline(line)
 
 
-def replicas(kc: Kubectl, ns: str, name: str) -> int:  # noqa: F811
+def replicas(kc: Kubectl, ns: str, name: str) -> int:
     return int(kc.json("get", "deployment", name, "-n", ns)["spec"]["replicas"])
 
 
 @pytest.fixture
-def repl(env: dict[str, str], fresh_todo: str) -> Iterator[pexpect.spawn[str]]:  # noqa: F811
+def repl(env: dict[str, str], fresh_todo: str) -> Iterator[pexpect.spawn[str]]:
     child = spawn(env, "-n", fresh_todo)
     yield child
     if child.isalive():
@@ -55,7 +54,7 @@ def repl(env: dict[str, str], fresh_todo: str) -> Iterator[pexpect.spawn[str]]: 
         child.expect(pexpect.EOF)
 
 
-def test_approve_refuse_and_always(repl: pexpect.spawn[str], kc: Kubectl, fresh_todo: str) -> None:  # noqa: F811
+def test_approve_refuse_and_always(repl: pexpect.spawn[str], kc: Kubectl, fresh_todo: str) -> None:
     say(repl, "scale backend to 3")
     repl.expect("preview")
     repl.expect("kubectl scale")
@@ -111,12 +110,18 @@ def test_meta_commands(repl: pexpect.spawn[str]) -> None:
     say(repl, "policy")
     repl.expect(r"mode.{0,40}confirm")  # highlighted YAML: colour codes between the words
     repl.expect_exact(PROMPT)
+    say(repl, "resume-session [/bold]nope")  # markup-like text is shown as typed, and the REPL stays
+    repl.expect_exact("error: no session '[/bold]nope'")
+    repl.expect_exact(PROMPT)
+    say(repl, "exit code of the backend pod?")  # a question that starts with a meta-command's word
+    repl.expect("tool calls")
+    repl.expect_exact(PROMPT)
     say(repl, "exit")
     repl.expect(pexpect.EOF)
 
 
 def test_ctrl_c_cancels_a_slow_turn_and_history_survives(env: dict[str, str], cluster: Sandbox,
-                                                          fresh_todo: str) -> None:  # noqa: F811
+                                                          fresh_todo: str) -> None:
     child = spawn(env, "-n", fresh_todo)
     child.sendcontrol("c")  # at the prompt: nothing to cancel, the REPL stays
     child.expect_exact(PROMPT)
@@ -143,7 +148,7 @@ def test_ctrl_c_cancels_a_slow_turn_and_history_survives(env: dict[str, str], cl
     again.expect(pexpect.EOF)
 
 
-def test_show_tool_output(env: dict[str, str], fresh_todo: str) -> None:  # noqa: F811
+def test_show_tool_output(env: dict[str, str], fresh_todo: str) -> None:
     child = spawn(env, "-n", fresh_todo, "--show-tool-output")
     say(child, "show all pods")
     child.expect("by_status")  # the tool's own result, as YAML, before the answer
