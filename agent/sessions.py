@@ -11,12 +11,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import ValidationError
 from sqlalchemy import delete, func, update
 from sqlalchemy.types import Text
 from sqlmodel import Field, SQLModel, col, select
 
 from tools.audit import AuditStore
-from tools.errors import InvalidInput, NotFound
+from tools.errors import InvalidInput, NotFound, StoreError
 from tools.store import UTCDateTime, utcnow
 
 from .messages import Message
@@ -114,7 +115,11 @@ class SessionStore(AuditStore):
         query = select(ChatMessage).where(col(ChatMessage.session_id) == session_id).order_by(col(ChatMessage.seq))
         with self.reading("reading a conversation") as db:
             rows = db.exec(query).all()
-        return [Message.model_validate_json(row.body) for row in rows]
+        try:
+            return [Message.model_validate_json(row.body) for row in rows]
+        except ValidationError as exc:
+            raise StoreError(f"session {session_id} has a message kai cannot read ({exc.error_count()} "
+                             "problems): delete it with --delete-session") from exc
 
     def session(self, session_id: str) -> SessionInfo:
         for info in self.sessions(only=session_id):

@@ -31,8 +31,11 @@ class Trace:
         text = yaml.dump(document, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False,
                          allow_unicode=True, default_flow_style=False)
         with self._lock:
-            self._file.write("---\n" + text)
-            self._file.flush()
+            try:
+                self._file.write("---\n" + text)
+                self._file.flush()
+            except OSError as exc:
+                raise KaiError(f"cannot write the trace to {self.path}: {exc.strerror}") from exc
 
     def close(self) -> None:
         self._file.close()

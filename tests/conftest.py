@@ -80,6 +80,11 @@ class Kubectl:
         return json.loads(self(*args, "-o", "json"))
 
 
+def replicas(kc: Kubectl, namespace: str, name: str = "todo-backend") -> int:
+    """A Deployment's desired replicas, as kubectl reads them."""
+    return int(kc.json("get", "deployment", name, "-n", namespace)["spec"]["replicas"])
+
+
 def kubectl_for(kubeconfig: Path, cache: Path) -> Kubectl:
     """The real kubectl against ``kubeconfig``, with its own discovery cache in ``cache``."""
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "KUBECACHEDIR": str(cache), "HOME": str(cache)}

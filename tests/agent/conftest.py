@@ -63,3 +63,14 @@ def make_runner(ctx: ToolContext, store: AuditStore) -> Iterator[MakeRunner]:
 
 def run(runner: Runner, prompt: str) -> RunResult:
     return asyncio.run(runner.run(prompt))
+
+
+def ask(runner: Runner, prompt: str) -> RunResult:
+    """One run, then the provider closed, in the same event loop (its connections belong to it)."""
+    async def go() -> RunResult:
+        try:
+            return await runner.run(prompt)
+        finally:
+            await runner.provider.aclose()
+
+    return asyncio.run(go())

@@ -25,10 +25,11 @@ from agent.gemini import DEFAULT_MODEL, FOREIGN_SIGNATURE, GeminiProvider
 from agent.messages import Message, ToolCall
 from agent.provider import ModelRequest, ProviderError, ProviderSettings, create_provider
 from agent.retry import Backoff
-from agent.runner import EMPTY_REPLY_NUDGE, Runner, RunResult
+from agent.runner import EMPTY_REPLY_NUDGE
 from tests.agent import fake_gemini as api
-from tests.agent.conftest import MakeRunner, run
+from tests.agent.conftest import MakeRunner, ask, run
 from tests.agent.fake_gemini import FakeGemini
+from tests.conftest import replicas
 from tests.tools.conftest import Kubectl
 from tools.registry import REGISTRY
 
@@ -50,16 +51,6 @@ def gemini(fake: FakeGemini, **settings: Any) -> GeminiProvider:
     return GeminiProvider(ProviderSettings(**values))
 
 
-def ask(runner: Runner, prompt: str) -> RunResult:
-    """One run, then the provider closed, in one event loop."""
-    async def go() -> RunResult:
-        try:
-            return await runner.run(prompt)
-        finally:
-            await runner.provider.aclose()
-
-    return asyncio.run(go())
-
 
 def respond(provider: GeminiProvider, messages: list[Message], tools: list[dict[str, Any]] | None = None) -> Any:
     async def go() -> Any:
@@ -70,9 +61,6 @@ def respond(provider: GeminiProvider, messages: list[Message], tools: list[dict[
 
     return asyncio.run(go())
 
-
-def replicas(kc: Kubectl, ns: str, name: str = "todo-backend") -> int:
-    return int(kc.json("get", "deployment", name, "-n", ns)["spec"]["replicas"])
 
 
 def responses(content: dict[str, Any]) -> list[dict[str, Any]]:

@@ -30,8 +30,8 @@ from agent.openai_provider import (
 )
 from agent.provider import ModelRequest, Provider, ProviderError, ProviderSettings, create_provider
 from agent.retry import Backoff
-from agent.runner import EMPTY_REPLY_NUDGE, Runner, RunResult
-from tests.agent.conftest import MakeRunner
+from agent.runner import EMPTY_REPLY_NUDGE
+from tests.agent.conftest import MakeRunner, ask
 from tests.agent.fake_openai import (
     CHAT,
     RESPONSES,
@@ -44,7 +44,7 @@ from tests.agent.fake_openai import (
     error_body,
     say,
 )
-from tests.conftest import Kubectl, wait_for
+from tests.conftest import Kubectl, replicas, wait_for
 from tools.registry import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,16 +65,6 @@ def provider(kind: str, api: FakeOpenAI, *, key: str | None = None, base_url: st
                                                   timeout=timeout, env=env))
 
 
-def ask(runner: Runner, prompt: str) -> RunResult:
-    """One run, closing the provider's client in the same event loop (its connections belong there)."""
-    async def go() -> RunResult:
-        try:
-            return await runner.run(prompt)
-        finally:
-            await runner.provider.aclose()
-
-    return asyncio.run(go())
-
 
 def respond(chosen: Provider, request: ModelRequest) -> Any:
     async def go() -> Any:
@@ -92,9 +82,6 @@ def assistant_messages(sent: Recorded) -> list[tuple[str | None, list[tuple[str,
                                 for c in m.get("tool_calls") or []])
             for m in sent.body["messages"] if m["role"] == "assistant"]
 
-
-def replicas(kc: Kubectl, namespace: str, name: str) -> int:
-    return int(kc.json("get", "deployment", name, "-n", namespace)["spec"]["replicas"])
 
 
 def scale(namespace: str, name: str = "backend", count: str = "3") -> tuple[str, dict[str, Any]]:

@@ -17,13 +17,11 @@ from agent.runner import EMPTY_REPLY_NUDGE
 from agent.trace import Trace
 from tests.agent.conftest import MakeRunner, reject_all, run
 from tests.agent.scripted import Scripted, calls, say
+from tests.conftest import replicas
 from tests.tools.conftest import Kubectl
 
 FAST = Backoff(base=0.001, jitter=0)
 
-
-def replicas(kc: Kubectl, ns: str, name: str = "todo-backend") -> int:
-    return int(kc.json("get", "deployment", name, "-n", ns)["spec"]["replicas"])
 
 
 def test_a_write_runs_through_the_guard_and_the_result_goes_back(make_runner: MakeRunner, fresh_todo: str,

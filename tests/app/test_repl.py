@@ -14,7 +14,7 @@ import pexpect
 import pytest
 
 from sandbox.control import Sandbox
-from tests.conftest import Kubectl, wait_for
+from tests.conftest import Kubectl, replicas, wait_for
 
 BIN = Path(sys.executable).parent
 PROMPT = "kai>"
@@ -40,9 +40,6 @@ def spawn(env: dict[str, str], *args: str) -> pexpect.spawn[str]:
 def say(child: pexpect.spawn[str], line: str) -> None:
     child.sendline(line)
 
-
-def replicas(kc: Kubectl, ns: str, name: str) -> int:
-    return int(kc.json("get", "deployment", name, "-n", ns)["spec"]["replicas"])
 
 
 @pytest.fixture
