@@ -25,7 +25,7 @@ import tools.catalog  # noqa: F401  (every tool registered)
 from agent.messages import Message, ToolCall
 from agent.offline import OfflineProvider
 from agent.provider import ModelRequest, ProviderSettings
-from tests.agent.test_offline_planner import BACKOFF, DIAGNOSIS, PHRASINGS, PREVIOUS_LOG, REFUSE, SCALED, SEED
+from tests.agent.planner_corpus import BACKOFF, DIAGNOSIS, PHRASINGS, PREVIOUS_LOG, REFUSE, SCALED, SEED
 from tools.budget import render
 from tools.registry import REGISTRY
 

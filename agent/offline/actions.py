@@ -1,8 +1,13 @@
 """A clause's action, read from its verbs and nouns: the first rule that fits wins, writes
 before reads and the more specific before the general ("helm history" before "history",
-"rollout restart" before "restart", "logs" before "why"). A question about a change ("how
-many restarts…?", "what changed in the last upgrade?") is read as the read it asks for: a
-write is never planned from a question."""
+"rollout restart" before "restart", "logs" before "why").
+
+A write needs a request for it: the clause's mood (:mod:`.mood`) must be imperative. A question
+or a statement about a change ("how many restarts…?", "backend was scaled to 3 yesterday") is
+read as the read it asks for; a negated or how-to clause is answered in words. A case-sensitive
+part (``app=web``, ``LOG_LEVEL=debug``, ``backend.replicaCount=3``, ``nginx:1.25``) makes a write
+only with a verb that asks for one ("set", "update", "use"…) or a ``--set`` flag: "logs of
+backend where container=app" stays a read."""
 
 from __future__ import annotations
 
@@ -26,6 +31,7 @@ from .lexicon import (
     LOG_WORDS,
     NODE_VERBS,
     RELEASE_WORDS,
+    RESTART_TALK,
     RESTART_WORDS,
     ROLLBACK_WORDS,
     ROLLOUT_STATUS,
@@ -35,6 +41,7 @@ from .lexicon import (
     VALUES_WORDS,
     WORKLOAD_KIND,
 )
+from .mood import READ_LEAD, mood_of
 
 IMAGE_TO = re.compile(r"\b(?:to|=|with|:)\s+(?:version\s+|tag\s+|image\s+)?(⟨\w⟩|:?v?\d[\w.+-]*|[a-z][\w./-]*)")
 WORD = re.compile(r"[^\s,;?!()\"]+")
@@ -43,8 +50,6 @@ SCALE_SHAPES = re.compile(r"\b(?:make|have|let)\s+(?:it|them|(?:the\s+)?[a-z][\w
                           r"\b(add|remove)\s+\d+\b|\bone more\b|\b\d+ (?:more|fewer)\b|\b(?:bump|increase|decrease|"
                           r"reduce|shrink|grow|raise|lower)\b.*\bto\s+\d+(?![.\w%])|\b(?:make|set|have|keep)\s+(?:it|"
                           r"them|(?:the\s+)?[a-z][\w-]*)\s+(?:at\s+|to\s+)?\d+(?![.\w%:])")
-QUESTION = re.compile(r"^(?:how|what|what's|whats|which|when|where|who|why|is|are|does|do|did|has|have|was|were|"
-                      r"should|shall|would|will|had)\b")
 AS_QUESTION = {"scale": "get", "restart": "pods_of", "set_image": "images", "undo": "rollout_history",
                "rollback": "history", "helm_rollback": "helm_history", "helm_upgrade": "helm_history",
                "helm_install": "helm_list", "helm_uninstall": "helm_status", "create_namespace": "list_namespaces",
@@ -52,18 +57,39 @@ AS_QUESTION = {"scale": "get", "restart": "pods_of", "set_image": "images", "und
 UP_QUESTION = re.compile(r"^(?:is|are)\b.*\b(?:up|down|running|alive|available|ready|reachable|deployed|installed)$")
 
 
-def action_of(text: str, marks: dict[str, list[str]]) -> str | None:
-    """The action of a clause (its text with the namespace taken out), or None."""
+# Verbs that make a case-sensitive part a change ("set LOG_LEVEL=debug", "use nginx:1.25").
+WRITE_VERB = re.compile(r"\b(set|update|change|use|switch|deploy|upgrade|bump|roll out|rollout|move|promote|pin|put|"
+                        r"apply|configure|make)\b")
+# Application settings kai has no tool for ("lower the log level to 2", "set the timeout to 30").
+SETTING = re.compile(r"\b(log[- ]?level|loglevel|verbosity|timeouts?|time-outs?|thresholds?|intervals?|retention|ttl|"
+                     r"ports?|retries|retry|concurrency|workers|threads|pool size|batch size|cache size|rate limit|"
+                     r"max connections|connections|heap|level|debug mode|feature flags?)\b")
+CHANGE_VERB = re.compile(r"\b(set|change|lower|raise|increase|decrease|reduce|bump|make|turn|update|adjust|scale|"
+                         r"double|halve|keep|put|give)\b")
+REPLICA_NOUN = re.compile(r"\b(replicas?|instances?|pods?|copies|copy)\b")
+
+
+def classify(text: str, marks: dict[str, list[str]]) -> tuple[str | None, str]:
+    """The action of a clause (its text with the namespace taken out), or None, and the mood
+    that keeps a write from being planned (``negated``, ``howto``; empty otherwise). A write
+    asked about or told of (a question, a statement) comes back as the read it is about."""
     action = detect(text, marks)
-    if action in WRITES and QUESTION.match(text.strip()):
-        return "diagnose" if DIAGNOSE_WORDS.search(text) else AS_QUESTION.get(action, "describe")
-    return action
+    if action not in WRITES:
+        return action, ""
+    mood = mood_of(text)
+    if mood == "imperative":
+        return action, ""
+    if mood in ("negated", "howto"):
+        return action, mood
+    return ("diagnose" if DIAGNOSE_WORDS.search(text) else AS_QUESTION.get(action or "", "describe")), ""
 
 
 def detect(text: str, marks: dict[str, list[str]]) -> str | None:
     """The clause's action from its words (see the module docstring of parse for the order)."""
     t = text
     release = bool(RELEASE_WORDS.search(t))
+    # a case-sensitive part asks for a change only with a verb that does, and never after a read verb
+    asks = bool(marks.get("set_flag")) or (bool(WRITE_VERB.search(t)) and not READ_LEAD.match(t.strip()))
     if CAN_I.search(t):
         return "can_i"
     if UNINSTALL_WORDS.search(t) or (DELETE_WORDS.search(t) and re.search(r"\b(release|helm)\b", t)):
@@ -86,12 +112,13 @@ def detect(text: str, marks: dict[str, list[str]]) -> str | None:
         return "restart"
     if INSTALL_WORDS.search(t) and (release or marks.get("chart")) and not marks.get("image"):
         return "helm_install"
-    if marks.get("set") or (UPGRADE_WORDS.search(t) and release):
+    if (marks.get("set") and asks) or (UPGRADE_WORDS.search(t) and release):
         return "helm_upgrade"
-    if marks.get("env") or (marks.get("envname") and re.search(r"\b(unset|remove|delete|drop|clear)\b", t)) or (
+    unsets = re.search(r"\b(unset|remove|delete|drop|clear)\b", t)
+    if (marks.get("env") and asks) or (marks.get("envname") and unsets) or (
             ENV_WORDS.search(t) and re.search(r"\b(set|unset|remove|delete|add|change)\b", t)):
         return "set_env"
-    if marks.get("image") or marks.get("container_image") or (
+    if ((marks.get("image") or marks.get("container_image")) and asks) or (
             IMAGE_WORDS.search(t) and re.search(r"\b(set|update|change|use|switch|bump|upgrade|roll out|deploy)\b", t)):
         return "set_image"
     target = IMAGE_TO.search(t)
@@ -100,6 +127,8 @@ def detect(text: str, marks: dict[str, list[str]]) -> str | None:
         return "set_image"
     if re.search(r"\b(cpu|memory|mem|ram)\b", t) and re.search(r"\b(limits?|requests?|give|set|allow)\b", t):
         return "set_resources"
+    if SETTING.search(t) and CHANGE_VERB.search(t) and not REPLICA_NOUN.search(t):
+        return "setting"
     if SCALE_WORDS.search(t) or SCALE_SHAPES.search(t):
         return "scale"
     if DELETE_WORDS.search(t):
@@ -110,9 +139,11 @@ def detect(text: str, marks: dict[str, list[str]]) -> str | None:
         return "events"
     if DIAGNOSE_WORDS.search(t):
         return "diagnose"
+    if RESTART_TALK.search(t):
+        return "pods_of"  # "restart count of backend", "list restarts": the pods show them
     if re.search(r"\bimages?\b", t):
         return "images"
-    if VALUES_WORDS.search(t) and (release or re.search(r"\bvalues (?:of|for)\b", t)):
+    if VALUES_WORDS.search(t) and (release or marks.get("set") or re.search(r"\bvalues (?:of|for)\b", t)):
         return "helm_values"
     if UP_QUESTION.search(t.strip()):
         return "health"

@@ -7,9 +7,10 @@ from __future__ import annotations
 import re
 
 from . import slots as s
-from .actions import IMAGE_TO, WORD, action_of, kind_of
+from .actions import IMAGE_TO, WORD, classify, kind_of
 from .intents import NEEDS_NAME, Intent
 from .lexicon import CAN_I, FILLER, GENERIC, IMAGE_WORDS, INSTALL_WORDS, KINDS, PRONOUNS, WORKLOAD_KIND
+from .mood import HOWTO, mood_of
 from .steps import local_chart
 
 NS_CREATE = re.compile(r"\b(?:create|make|add|set up|provision)\s+(?:a\s+|an\s+|the\s+)?(?:new\s+)?(?:namespace|ns)\s+"
@@ -23,6 +24,11 @@ VERSION = re.compile(r"^:?v?\d+(?:\.\d+){0,3}(?:[-+][\w.]+)?$|^(?:latest|stable|
 RELEASE_AS = re.compile(r"\b(?:as|named|called|with (?:the )?(?:release )?name|release(?: name)?)\s+(" + s.LABEL
                         + r")\b")
 HELM_POSITIONAL = re.compile(r"\bhelm install\s+(" + s.LABEL + r")\s+(?=⟨\w⟩)")
+# "helm rollback todo-app 1", "rollback todo-app 2": the revision after the name, as helm takes it.
+REVISION_AFTER = re.compile(r"\b(?:rollback|roll\s*back|undo)\s+(?:the\s+)?(?:release\s+)?" + s.NAME
+                            + r"\s+(\d{1,6})(?![\w.%])(?!\s*(?:replicas?|pods?|instances?|copies)\b)")
+# Label keys that name the workload ("-l app=todo-backend" → todo-backend's logs).
+NAME_LABELS = frozenset({"app", "name", "app.kubernetes.io/name", "app.kubernetes.io/instance", "k8s-app", "run"})
 CHART_VERSION = re.compile(r"\b(?:chart\s+)?version\s+(v?\d+(?:\.\d+){1,2}(?:[-+][\w.]+)?)\b")
 MEMORY_UNITS = {"mi": "Mi", "mb": "Mi", "m": "Mi", "gi": "Gi", "gb": "Gi", "g": "Gi", "ki": "Ki"}
 RESOURCE_WORD = re.compile(r"\b(cpu|cpus|cores?|memory|mem|ram)\b")
@@ -46,7 +52,7 @@ container containers tail since ago last recent latest minutes minute hours hour
 pods pod dead died terminated running starting stuck pending ready not print printed show list get display shown
 listing listed tell info information summary overview state states using use grep contain contains mention apply
 applied limit limits request requests memory cpu ram mem give allow allowed happen been there any start spin launch
-stop unset clear cores core cpus manifest notes enable disable turn configure
+stop unset clear cores core cpus manifest notes enable disable turn configure bounced rebooted deleted removed
 """
 VERB_WORDS = frozenset(_VERBS.split())
 FEWER = re.compile(r"\b(remove|drop|kill|delete|rid|lose|fewer|less|down|reduce|decrease|shrink|add|more|extra|up)\b")
@@ -81,9 +87,9 @@ def read(text: str, marks: dict[str, list[str]], inherit: Intent | None = None) 
     action and kind of ``inherit``, the clause before it. None when nothing is recognized."""
     text = re.sub(r"^(?:kubectl|k|helm)\s+(?=\w)", lambda m: "helm " if m.group(0).startswith("helm") else "", text)
     if match := NS_CREATE.search(text):
-        return Intent("create_namespace", name=match.group(1) or match.group(2), text=text)
+        return _asked(Intent("create_namespace", name=match.group(1) or match.group(2), text=text))
     if (match := NS_DELETE.search(text)) and not re.search(r"\b(pod|deployment|service|release)s?\b", text):
-        return Intent("delete_namespace", name=match.group(1) or match.group(2), text=text)
+        return _asked(Intent("delete_namespace", name=match.group(1) or match.group(2), text=text))
     namespace, every, rest, weak = s.take_namespace(text)
     intent = Intent("?", namespace=namespace, all_namespaces=every, text=text)
     if slashed := SLASHED.search(rest):
@@ -94,29 +100,48 @@ def read(text: str, marks: dict[str, list[str]], inherit: Intent | None = None) 
         elif s.LABEL_TOKEN.match(head) and intent.namespace is None:
             intent.namespace, intent.name = head, tail
             rest = rest[: slashed.start()] + " " + rest[slashed.end():]
-    action = action_of(rest, marks)
+    action, mood = classify(rest, marks)
     if action is None and INSTALL_WORDS.search(rest) and any(local_chart(n) for n in names(rest)[0][:1]):
         action = "helm_install"  # "install todo-app": a chart kai has
     if action is None:
         if inherit is None or not (names(rest)[0] or re.search(r"\d|⟨", rest) or namespace):
             return None
         action = inherit.action
+        if action in ("refrain", "howto"):  # "don't restart backend or frontend": neither
+            action, mood = inherit.args["_write"], "negated" if action == "refrain" else "howto"
         intent.kind = intent.kind or (inherit.kind if inherit.kind in WORKLOAD_KIND else None)
         intent.args.update({k: v for k, v in inherit.args.items() if k in ("warnings_only", "output")})
     intent.action = action
+    if mood == "howto":
+        rest = HOWTO.sub(" ", rest)  # "what's the command to scale backend": not a name
     rest = _slots(intent, rest, marks)
     if intent.kind is None:
         kind = kind_of(rest)
         if kind is not None and not (kind == "namespaces" and action != "list"):
             intent.kind = kind
     found, pronoun = names(rest)
-    if weak and not found and intent.name is None and not pronoun and action in NEEDS_NAME:
+    if weak and not found and intent.name is None and not pronoun and action in NEEDS_NAME - {"pods_of"} and not (
+            action == "helm_install" and intent.args.get("chart")):
         intent.name, intent.namespace = namespace, None  # "logs from backend": the object, not a namespace
     if intent.name is None and found:
         intent.name = found[0]
         if len(found) > 1:
             intent.args["_extra_names"] = found[1:]
     intent.pronoun = pronoun
+    if mood:  # the write was named, not asked for: kept whole, to be answered in words
+        intent.args["_write"] = intent.action
+        intent.action = "refrain" if mood == "negated" else "howto"
+    return intent
+
+
+def _asked(intent: Intent) -> Intent:
+    """``intent`` (a namespace created or deleted) as a request only when its clause asks for it."""
+    mood = mood_of(intent.text)
+    if mood in ("negated", "howto"):
+        intent.args["_write"] = intent.action
+        intent.action = "refrain" if mood == "negated" else "howto"
+    elif mood != "imperative":
+        intent.action = "list_namespaces"
     return intent
 
 
@@ -143,6 +168,7 @@ def _slots(intent: Intent, text: str, marks: dict[str, list[str]]) -> str:
         if match:
             args["container"] = next(g for g in match.groups() if g)
             text = text[: match.start()] + " " + text[match.end():]
+        _log_filters(intent, marks)
     elif a == "scale":
         amount, text = s.take_replicas(text)
         if amount is None and re.match(r"^\s*(?:scale|resize)\b", text) and not FEWER.search(text):
@@ -156,6 +182,9 @@ def _slots(intent: Intent, text: str, marks: dict[str, list[str]]) -> str:
         if match := s.REVISION.search(text):
             args["revision"] = int(next(g for g in match.groups() if g))
             text = text[: match.start()] + " " + text[match.end():]
+        elif match := REVISION_AFTER.search(text):
+            args["revision"] = int(match.group(1))
+            text = text[: match.start(1)] + " " + text[match.end(1):]
     elif a == "set_image":
         text = _image(intent, text, marks)
     elif a in ("helm_install", "helm_upgrade"):
@@ -195,7 +224,39 @@ def _slots(intent: Intent, text: str, marks: dict[str, list[str]]) -> str:
         args["output"] = "yaml"
     elif a == "can_i" and (match := CAN_I.search(text)):
         args["verb"] = {"scale": "update", "exec": "create"}.get(match.group(1), match.group(1))
+    if a in ("list", "pods_of") and (selector := _selector(text, marks)):
+        args["label_selector"] = selector
     return text
+
+
+def _pairs(marks: dict[str, list[str]]) -> list[str]:
+    """The ``key=value`` parts of a clause (read as a filter when the clause is a read)."""
+    return [*marks.get("container_image", []), *marks.get("env", []), *marks.get("set", [])]
+
+
+def _selector(text: str, marks: dict[str, list[str]]) -> str | None:
+    """The label selector of a listing: "-l app=web", "selector app=web", or ``k=v`` after
+    "with", "where" or "having" ("show pods of backend with app=web")."""
+    given = list(marks.get("selector", []))
+    if re.search(r"\b(?:with|where|having|whose|that have)\b", text):
+        given += [p for p in _pairs(marks) if "=" in p]
+    return ",".join(given) or None
+
+
+def _log_filters(intent: Intent, marks: dict[str, list[str]]) -> None:
+    """``container=app`` picks the container; another ``k=v`` is a text to look for
+    ("logs of backend where LEVEL=error"); "-l app=todo-backend" names the workload."""
+    args = intent.args
+    for pair in _pairs(marks):
+        key, _, value = pair.partition("=")
+        if key.lower() in ("container", "c") and value and "container" not in args:
+            args["container"] = value
+        elif "grep" not in args:
+            args["grep"] = re.escape(pair)
+    for selector in marks.get("selector", []):
+        key, _, value = selector.partition("=")
+        if key in NAME_LABELS and value and re.fullmatch(s.NAME, value) and intent.name is None:
+            intent.name = value
 
 
 def _split_sets(value: str) -> list[str]:

@@ -20,6 +20,9 @@ NEEDS_NAME = frozenset({"scale", "set_image", "restart", "undo", "helm_rollback"
 # Actions on workloads, whose name a later "it" may refer to.
 ON_WORKLOAD = frozenset({"scale", "set_image", "restart", "undo", "logs", "set_env", "set_resources", "autoscale",
                          "rollout_status", "rollout_history", "pods_of", "diagnose", "health"})
+# Actions answered in words, with no call: a change named but not asked for ("don't scale…", "how do I
+# restart…"; ``args["_write"]`` holds it) and settings kai has no tool for ("set the timeout to 30").
+SAY = frozenset({"refrain", "howto", "setting"})
 ON_RELEASE = frozenset({"helm_rollback", "helm_upgrade", "helm_uninstall", "helm_history", "helm_status",
                         "helm_values", "helm_install"})
 
@@ -46,7 +49,7 @@ class Intent:
 @dataclass(frozen=True)
 class Decline:
     """A request the planner will not act on, and why ("out_of_scope", "unsafe", "unknown",
-    "unsupported")."""
+    "unsupported", "too_long")."""
 
     reason: str
     message: str

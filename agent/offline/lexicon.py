@@ -71,7 +71,8 @@ too very really quite maybe perhaps actually basically still yet already mine ou
 exactly please each having getting got let's make makes made pls plz doing done keeps seems seem seemed going
 think guess believe looks looked sometimes randomly suddenly lately today tonight yesterday constantly always never
 again anymore like seeing noticed notice wonder wondering mind check checking help capacity load traffic
-performance headroom room enough
+performance headroom room enough someone somebody anyone anybody command commands way steps say says said mean
+means meaning summarize summarise analyse analyze interpret
 """
 FILLER = frozenset(_FILLER.split())
 PRONOUNS = frozenset({"it", "its", "it's", "them", "they", "their", "that", "this", "same", "those", "these"})
@@ -83,6 +84,7 @@ POLITE_HEAD = re.compile(
     r"thank you|cool|good|right)\b[,:!.]?\s*|(?:could|can|would|will) you(?: please| kindly| mind)?\s+|"
     r"(?:i (?:want|need|would like|'d like|wanna)|i'd like) (?:you )?to\s+|i want\s+(?=to\s)|"
     r"(?:go ahead and|help me|let'?s|lets|be so kind as to|do me a favou?r and|try to|quickly|just)\s+|"
+    r"try\s+(?=\w+ing\b)|"
     r"(?:is it possible to|are you able to|please can you)\s+)+")
 POLITE_TAIL = re.compile(r"(?:[,\s]+(?:please|pls|for me|thanks|thank you|kai|asap|right now|if you can|"
                          r"if possible|would you|could you|thx|ty|quickly|now))+\s*$")
@@ -90,8 +92,16 @@ POLITE_TAIL = re.compile(r"(?:[,\s]+(?:please|pls|for me|thanks|thank you|kai|as
 # Verbs and nouns by action (whole words).
 SCALE_WORDS = re.compile(r"\b(scale[sd]?|scaling|resize|double|triple|quadruple|halve|replicas?|instances?|copies|"
                          r"horizontally)\b")
-RESTART_WORDS = re.compile(r"\b(restart(?:s|ed|ing)?|bounc(?:e|ing)|reboot(?:ing)?|recycl(?:e|ing)|redeploy(?:ing)?|"
-                           r"cycle|kick)\b")
+# A restart is asked for with the verb itself ("restart backend") or a gerund leading the clause ("would you
+# mind restarting…" once the polite wrapper is gone); "restarts", "restarted", "keeps restarting" and
+# "restart count" talk about restarts (RESTART_TALK: a read).
+RESTART_WORDS = re.compile(r"\b(restart|bounce|reboot|recycle|redeploy|cycle|kick)\b(?!\s+(?:count|counts|number|"
+                           r"numbers|total|policy|policies|loop|loops|history|times?|reason|events?|rate)\b)|"
+                           r"^(?:try\s+)?(restarting|bouncing|rebooting|recycling|redeploying|cycling)\b|"
+                           r"^(?:i|we)(?:'d like|\s+(?:want|need|would like))\s+(?:the\s+|my\s+|our\s+)?[\w-]+"
+                           r"(?:\s+pods)?\s+(restarted|bounced|rebooted|recycled|redeployed)$")
+RESTART_TALK = re.compile(r"\b(restarts|restarted|restarting|rebooted|bounced|restart (?:count|counts|number|total|"
+                          r"policy|loop|history|times?|reason|rate))\b|\b(?:number|count) of restarts?\b")
 ROLLBACK_WORDS = re.compile(r"\b(roll\s*back|rollback|rolling back|roll\s+(?:[\w-]+\s+){1,2}back|revert|undo|go back|"
                             r"rewind|downgrade)\b")
 INSTALL_WORDS = re.compile(r"\b(install|installing|deploy)\b")
@@ -105,7 +115,8 @@ LOG_WORDS = re.compile(r"\b(logs?|log lines?|output|stdout|stderr|printing|print
 EVENT_WORDS = re.compile(r"\b(events?|warnings?|what happened|happening)\b")
 DIAGNOSE_WORDS = re.compile(
     r"\b(why|what'?s wrong|what is wrong|whats wrong|wrong with|diagnose|diagnosis|troubleshoot|debug|investigate|"
-    r"root cause|not working|doesn'?t work|broken|failing|fails|failed|crash(?:ing|es|ed|loop|looping)?|"
+    r"root cause|not working|doesn'?t work|broken|failing|fails|failed|crash(?:ing|es|ed|loop|looping)?|restarting|"
+    r"keeps? (?:on )?(?:dying|getting killed|rebooting)|restart loop|"
     r"unhealthy|down\?|problems?|issues?|not ready|not starting|won'?t start|stuck|pending|going on|slow|errors? out|"
     r"timing out|times out|flapping|oom\w*|killed|is down|are down|went down)\b")
 HEALTH_WORDS = re.compile(r"\b(health|healthy|ok|okay|fine|up and running|alive|doing|working|status)\b")

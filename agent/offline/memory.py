@@ -13,6 +13,7 @@ from typing import Any
 
 from agent.messages import Message, ToolCall
 
+from .pasted import typed
 from .results import Result, read_result
 
 WORKLOAD_TOOLS = frozenset({"scale", "set_image", "set_env", "set_resources", "rollout_restart", "rollout_status",
@@ -39,7 +40,7 @@ class Memory:
     workload: Ref | None = None
     release: Ref | None = None
     namespace: str | None = None
-    previous_text: str | None = None  # the user's message before this one
+    previous_text: str | None = None  # the words of the user's message before this one
     previous_results: list[Result] = field(default_factory=list)  # what the tools said to it
 
     @property
@@ -64,7 +65,7 @@ def remember(messages: list[Message]) -> Memory:
     if not users:
         return memory
     last = users[-1]
-    memory.previous_text = messages[last].content
+    memory.previous_text = typed(messages[last])[0]
     memory.previous_results = [read_result(c, m) for c, m in run_of(messages[last + 1:])]
     for start, end in reversed(list(zip(users, [*users[1:], len(messages)], strict=True))):
         run = Memory()

@@ -3,13 +3,16 @@
 1. Case-sensitive parts (images, ``--set`` items, env assignments, chart references, quoted
    text) are marked (:mod:`.slots`), the rest is lower-cased, polite wrappers are dropped and
    number words become digits.
-2. Unsafe and out-of-scope requests are declined (:mod:`.safety`).
+   A manifest pasted into the message is data: applied only when it is the whole message or the
+   words before it ask for that (:mod:`.pasted`); piped input is never read as words.
+2. Unsafe and out-of-scope requests are declined (:mod:`.safety`), before a manifest is applied.
 3. The sentence is split into clauses at "and", "then", commas and semicolons; each is read
    (:mod:`.clause`); a clause without a verb ("… and frontend to 2") repeats the one before.
 4. Clauses lend each other what they lack: a namespace said once, a name ("logs and events
    for backend"), an amount ("scale backend and frontend to 3"); "it"/"its" is the object of
    the clause before, else the one the conversation last acted on.
-5. A write with no clear target or amount becomes a question, never a guess.
+5. A write with no clear target or amount becomes a question, never a guess; a clause that only
+   cancels ("no wait", "cancel") takes back the writes before it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from . import clause, safety
+from . import clause, pasted, safety
 from . import slots as s
 from .intents import NEEDS_NAME, ON_RELEASE, ON_WORKLOAD, Ask, Decline, Intent, Parsed
 from .lexicon import ARTICLE_COUNT, ARTICLE_ONE, NUMBER_WORD, NUMBER_WORDS, ONE_AS_PRONOUN, POLITE_HEAD, POLITE_TAIL
@@ -25,14 +28,18 @@ from .memory import Memory, Ref
 from .questions import check
 
 SPLIT = re.compile(r"\s*(;|,?\s*\b(?:and then|then|after that|afterwards|and afterwards|once done|when done)\b\s*|"
-                   r",?\s*\b(?:and also|and|also|as well as)\b\s*|,\s*)\s*")
+                   r",?\s*\b(?:and also|and|also|as well as)\b\s*|[,?]\s*)\s*")
+# A clause that takes back what came before it ("restart backend, no wait", "frontend? cancel").
+_CANCELS = (r"(?:no|nope|nah|wait|stop|cancel|abort|hold on|hold off|never ?mind|nvm|forget it|forget that|"
+            r"scratch that|not now|don'?t|do not)")
+_SOFT = r"(?:actually|oh|sorry|please|um|hmm|ok|okay)"
+CANCEL = re.compile(r"^(?:" + _SOFT + r"\b[\s,!.]*)*" + _CANCELS + r"\b[\s,!.]*(?:(?:" + _CANCELS + "|" + _SOFT
+                    + r")\b[\s,!.]*)*$")
 THEN = re.compile(r"then|after|once|when")
 JOINED = ((re.compile(r"\bbetween (\d+) and (\d+)"), r"between \1 to \2"),
           (re.compile(r"\bup and running\b"), "healthy"))
 ON_NAMESPACE = frozenset({"create_namespace", "delete_namespace", "note"})
 MAX_CHARS = 4000  # past this, a message is pasted output, not a request
-MANIFEST = re.compile(r"^\s*apiVersion:\s*\S+", re.M)
-KIND_LINE = re.compile(r"^\s*kind:\s*\S+", re.M)
 
 
 def normalize(text: str) -> str:
@@ -51,25 +58,33 @@ def normalize(text: str) -> str:
     return t.replace("οne", "one")
 
 
-def parse(text: str, memory: Memory | None = None) -> Parsed:
-    """The requests in ``text``, given what the conversation said before (``memory``)."""
+def parse(text: str, memory: Memory | None = None, piped: str = "") -> Parsed:
+    """The requests in ``text`` (the words typed), given what the conversation said before
+    (``memory``); ``piped``: text piped in with it, data that is only ever applied as a manifest
+    when ``text`` asks for that."""
     memory = memory or Memory()
-    if MANIFEST.search(text) and KIND_LINE.search(text):
-        return [Intent("apply", args={"manifest": text[MANIFEST.search(text).start():].strip()})]  # type: ignore[union-attr]
     if len(text) > MAX_CHARS:
-        return Decline("unknown", f"That message is too long for me to read as a request ({len(text)} characters); "
+        return Decline("too_long", f"That message is too long for me to read as a request ({len(text)} characters); "
                                   "ask in a sentence or two.")
-    raw = s.take_raw(text.strip())
+    whole = text
+    text, manifest, _ = pasted.request(text)
+    raw = s.take_raw(text)
     flat = normalize(raw.text)
-    if not flat.strip(" ,.;"):
-        return Decline("unknown", "Hello! Tell me what to look at or change in the cluster.")
-    declined = safety.check(flat)
+    declined = safety.check(flat) or safety.injected(normalize(whole))
     if declined is not None:
         return declined
+    namespace, _, asked, _ = s.take_namespace(flat)
+    asked = re.sub(r"\s+", " ", asked).strip()
+    if manifest is not None and (not flat or pasted.APPLY.match(asked)):
+        return [Intent("apply", namespace=namespace, args={"manifest": manifest})]
+    if piped and pasted.APPLY.match(asked) and (found := pasted.manifest_in(piped)[1]) is not None:
+        return safety.injected(normalize(piped)) or [Intent("apply", namespace=namespace, args={"manifest": found})]
+    if not flat.strip(" ,.;"):
+        return Decline("unknown", "Hello! Tell me what to look at or change in the cluster.")
     parsed = _intents(flat, raw)
     memory = _recall(memory)
-    if isinstance(parsed, Decline):
-        return _complete(flat, raw, memory) or parsed
+    if any(i.action == "cancel" for i in parsed):
+        parsed = _cancel(parsed, memory)
     notes = [i for i in parsed if i.action == "note"]
     if len(notes) == len(parsed):
         what = repr(notes[0].text) if notes else "that"
@@ -91,7 +106,25 @@ def _recall(memory: Memory) -> Memory:
     return memory
 
 
-def _intents(flat: str, raw: s.Raw) -> list[Intent] | Decline:
+def _cancel(intents: list[Intent], memory: Memory) -> list[Intent]:
+    """Take back the writes named before the last cancelling clause; with nothing else said,
+    the question the last message left open ("Which workload?" → "frontend? no wait")."""
+    last = max(n for n, i in enumerate(intents) if i.action == "cancel")
+    for intent in intents[:last]:
+        if intent.writes:
+            intent.args["_write"], intent.action = intent.action, "refrain"
+    kept = [i for i in intents if i.action != "cancel"]
+    if any(i.action != "note" for i in kept):
+        return kept
+    before = parse(memory.previous_text, replace(memory, previous_text=None)) if memory.previous_text else None
+    if isinstance(before, Ask) and before.intent is not None:
+        asked = before.intent
+        return [Intent("refrain", name=asked.name, namespace=asked.namespace,
+                       args={**asked.args, "_write": asked.action}, text=asked.text)]
+    return [Intent("refrain", text="cancel")]
+
+
+def _intents(flat: str, raw: s.Raw) -> list[Intent]:
     for pattern, replacement in JOINED:
         flat = pattern.sub(replacement, flat)
     pieces = SPLIT.split(flat)
@@ -105,10 +138,15 @@ def _intents(flat: str, raw: s.Raw) -> list[Intent] | Decline:
         piece = piece.strip(" ,.")
         if not piece or piece in ("please", "thanks", "now", "too", "as well"):
             continue
+        if CANCEL.match(piece):
+            intents.append(Intent("cancel", text=piece))
+            continue
         marks: dict[str, list[str]] = {}
         for letter in s.MARKED.findall(piece):
             what, value = raw.marks.get(letter, ("", ""))
             marks.setdefault(what, []).append(value)
+            if what == "set_flag":  # "--set a=b": a Helm value, and a request to set it
+                marks.setdefault("set", []).append(value)
         intent = clause.read(piece, marks, intents[-1] if intents else None)
         if intent is None:
             namespace, _, rest, _ = s.take_namespace(piece)
@@ -197,6 +235,8 @@ def _settle(intent: Intent) -> None:
             intent.action = "get"
     if intent.action == "list" and intent.kind == "namespaces":
         intent.action = "list_namespaces"
+    if intent.action == "pods_of" and not intent.name:  # "list restarts": every pod's count
+        intent.action, intent.kind = "list", "pods"
     if intent.action == "scale" and "replicas" not in intent.args and re.match(
             r"^(?:how many|what|which|show|list|get(?! rid)|count)\b", intent.text):
         intent.action, intent.kind = "get", intent.kind or "deployments"

@@ -19,9 +19,9 @@ from typing import Any
 
 from agent.messages import Message, ModelTurn, ToolCall
 
-from . import answer, steps
+from . import answer, pasted, replies, steps
 from .examples import help_text
-from .intents import Ask, Decline, Intent
+from .intents import SAY, Ask, Decline, Intent
 from .memory import remember, run_of
 from .parse import parse
 from .results import Result, read_result
@@ -53,13 +53,20 @@ def turn(messages: list[Message], tools: set[str]) -> ModelTurn:
     u = last_user(messages)
     if u < 0:
         return ModelTurn(text=help_text("Ask me about the cluster."))
-    parsed = parse(messages[u].content, remember(messages[:u]))
+    query, piped = pasted.typed(messages[u])
+    parsed = parse(query, remember(messages[:u]), piped)
+    data = piped or _pasted(query, parsed)
     if isinstance(parsed, Decline):
         if parsed.reason == "unsafe":
             return ModelTurn(text=f"{parsed.message} Nothing was changed.", refusal=parsed.message)
-        return ModelTurn(text=help_text(parsed.message))
+        if data and parsed.reason == "unknown":
+            return ModelTurn(text=pasted.note(data))
+        return ModelTurn(text=_with_note(help_text(parsed.message), data))
     if isinstance(parsed, Ask):
-        return ModelTurn(text=f"{parsed.question} Nothing was changed.")
+        return ModelTurn(text=_with_note(f"{parsed.question} Nothing was changed.", data))
+    words = pasted.request(query)[0].lower()
+    if data and pasted.DEICTIC.search(words) and all(not i.writes and not i.name for i in parsed):
+        return ModelTurn(text=pasted.note(data))  # "what's wrong with this?": about the text, not the cluster
     tasks = _tasks(parsed)
     done = messages[u + 1:]
     _collect(tasks, done, u)
@@ -72,7 +79,19 @@ def turn(messages: list[Message], tools: set[str]) -> ModelTurn:
                                          for n, (t, r, c) in enumerate(calls)])
     missing = sorted({t.missing_tool for t in tasks if t.missing_tool})
     refusal = f"not available under the policy: {', '.join(missing)}" if missing else ""
-    return ModelTurn(text=_answer(tasks), refusal=refusal)
+    return ModelTurn(text=_with_note(_answer(tasks), data), refusal=refusal)
+
+
+def _pasted(query: str, parsed: object) -> str:
+    """What was pasted after the first line of a typed message (a manifest applied is not)."""
+    if isinstance(parsed, list) and [i.action for i in parsed] == ["apply"]:
+        return ""
+    _, manifest, rest = pasted.request(query)
+    return "\n".join(part for part in (rest, manifest) if part)
+
+
+def _with_note(text: str, data: str) -> str:
+    return f"{text}\n\n{pasted.note(data)}" if data else text
 
 
 def _tasks(intents: list[Intent]) -> list[Task]:
@@ -114,7 +133,7 @@ def _next(tasks: list[Task], tools: set[str]) -> list[tuple[int, int, steps.Call
 
 
 def _calls(task: Task, tools: set[str]) -> list[steps.Call]:
-    if task.missing_tool:
+    if task.missing_tool or task.intent.action in SAY:
         return []
     if not task.rounds:
         calls = steps.first(task.intent)
@@ -156,7 +175,13 @@ def _answer(tasks: list[Task]) -> str:
     parts: list[str] = []
     skipped: list[Task] = []
     for task in tasks:
-        if task.missing_tool:
+        if task.intent.action == "refrain":
+            refrains = [t.intent for t in tasks if t.intent.action == "refrain"]
+            if task.intent is refrains[0]:  # one reply for all the changes not to make
+                parts.append(replies.refrain(refrains))
+        elif task.intent.action in SAY:
+            parts.append(replies.say(task.intent))
+        elif task.missing_tool:
             parts.append(f"I can't {_describe(task.intent)} here: the tool {task.missing_tool} is not available "
                          "(the policy does not allow it). Nothing was changed.")
         elif task.rounds:

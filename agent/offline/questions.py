@@ -29,6 +29,9 @@ def question(intent: Intent) -> str | None:
         what = "object" if a == "delete" else what
         example = EXAMPLES.get(a, "scale backend to 3")
         return f"name: Which {what} do you mean? For example \"{example}\"."
+    if a == "scale" and intent.args.get("replicas") == "negative":
+        return (f"replicas: A replica count can't be below zero. How many replicas should {name} have? For example "
+                f"\"scale {name} to 1\" or \"remove 1 replica from {name}\".")
     if a == "scale" and intent.args.get("replicas") in (None, "?"):
         return (f"replicas: How many replicas should {name} have? For example \"scale {name} to 3\", "
                 f"\"add one replica\" or \"double it\".")

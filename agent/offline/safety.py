@@ -22,11 +22,20 @@ BULK_WRITE = re.compile(r"\b(scale|restart|roll ?back|undo|uninstall|set|update|
                         r"bounce|double|halve|triple)\b")
 
 
+RULES = Decline("unsafe", "I won't do that: I follow kai's rules and policy whatever a message says, and every "
+                         "change goes through the guard and its approval.")
+
+
+def injected(text: str) -> Decline | None:
+    """The decline for text that tries to talk the planner out of its rules (a pasted manifest
+    is checked with this: its words are data, but a message carrying them is not applied)."""
+    return RULES if INJECTION.search(text) else None
+
+
 def check(text: str) -> Decline | None:
     """Why ``text`` (lower-cased, normalized) must not be acted on, or None."""
     if INJECTION.search(text):
-        return Decline("unsafe", "I won't do that: I follow kai's rules and policy whatever a message says, and "
-                                 "every change goes through the guard and its approval.")
+        return RULES
     if DANGEROUS.search(text):
         return Decline("unsafe", "I won't run that: kai only makes typed, guarded changes to Kubernetes objects, "
                                  "never shell commands.")

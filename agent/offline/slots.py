@@ -22,6 +22,17 @@ LABEL_TOKEN = re.compile(r"^" + LABEL + r"$")
 
 QUOTED = re.compile(r"\"([^\"]{1,200})\"|'([^'\s][^']{0,199})'|`([^`]{1,200})`")
 SET_FLAG = re.compile(r"--set(?:-string)?(?:=|\s+)(\S+)")
+# A label selector: "-l app=web", "--selector=tier!=db", "selector app=web", "with label app=web".
+_SELECTOR_ITEM = r"!?[A-Za-z0-9][\w./-]*(?:\s*(?:!=|==|=)\s*[\w.-]*)?"
+SELECTOR = re.compile(r"(?:(?<!\S)(?:-l|--selector)(?:\s+|=)|\b(?:label[- ]?selector|selector|labels?|labell?ed)"
+                      r"\s*[:=]?\s*)['\"]?([A-Za-z0-9][\w./-]*\s*(?:!=|==|=)\s*[\w.-]*(?:," + _SELECTOR_ITEM
+                      + r")*)['\"]?(?![\w=/])")
+# A chart as Helm repositories name it ("bitnami/redis") right after "install [release]".
+CHART_REPO = re.compile(r"(\binstall\s+(?:(?:the\s+)?[a-z0-9][\w-]*\s+)?)(?!(?:" + "|".join(KINDS) + r")/)"
+                        r"([a-z0-9][\w.-]*/[a-z0-9][\w.-]*)(?=[\s,;]|$)", re.I)
+# An image named by repository alone ("bitnami/nginx") after "image … to" or "image".
+IMAGE_REPO = re.compile(r"(\bimages?\b[^,;\n]*?\b(?:to|with|as)\s+|\bimages?\s*(?:[=:]\s*)?)(?!(?:"
+                        + "|".join(KINDS) + r")/)([a-z0-9][\w.-]*(?:/[a-z0-9][\w.-]*)+)(?=[\s,;]|$)", re.I)
 SET_ITEM = re.compile(r"(?<![\w.-])((?:[A-Za-z_][\w-]*(?:\[\d+\])?\.)+[A-Za-z_][\w-]*(?:\[\d+\])?=[^\s,;]*"
                       r"(?:,(?:[A-Za-z_][\w-]*(?:\[\d+\])?\.)*[A-Za-z_][\w-]*=[^\s,;]*)*)")
 ENV_ITEM = re.compile(r"(?<![\w.-])([A-Z_][A-Z0-9_]*)=(\"[^\"]*\"|'[^']*'|[^\s,;]*)")
@@ -52,15 +63,18 @@ class Raw:
 def take_raw(text: str) -> Raw:
     """Mark quoted text, ``--set`` items, env assignments, chart references and images."""
     raw = Raw(text)
+    raw.text = SELECTOR.sub(lambda m: raw.mark("selector", re.sub(r"\s+", "", m.group(1))), raw.text)
     raw.text = QUOTED.sub(lambda m: raw.mark("quoted", next(g for g in m.groups() if g is not None)), raw.text)
-    raw.text = SET_FLAG.sub(lambda m: raw.mark("set", m.group(1)), raw.text)
+    raw.text = SET_FLAG.sub(lambda m: raw.mark("set_flag", m.group(1)), raw.text)
     raw.text = SET_ITEM.sub(lambda m: raw.mark("set", m.group(1)), raw.text)
     raw.text = ENV_ITEM.sub(lambda m: raw.mark("env", f"{m.group(1)}={m.group(2).strip(chr(34) + chr(39))}"),
                             raw.text)
     raw.text = ENV_NAME.sub(lambda m: raw.mark("envname", m.group(1)), raw.text)
     raw.text = CHART_REF.sub(lambda m: raw.mark("chart", m.group(1)), raw.text)
+    raw.text = CHART_REPO.sub(lambda m: m.group(1) + raw.mark("chart", m.group(2)), raw.text)
     raw.text = CONTAINER_IMAGE.sub(lambda m: raw.mark("container_image", f"{m.group(1)}={m.group(2)}"), raw.text)
     raw.text = IMAGE_REF.sub(lambda m: raw.mark("image", m.group(1)), raw.text)
+    raw.text = IMAGE_REPO.sub(lambda m: m.group(1) + raw.mark("image", m.group(2)), raw.text)
     return raw
 
 
@@ -85,7 +99,7 @@ IN_NAME = re.compile(r"\b(?:in|inside|within|from)\s+(" + LABEL + r")(?=\s*$|\s+
 NOT_NAMESPACES = frozenset({"the", "a", "an", "my", "it", "all", "last", "this", "that", "there", "here", "order",
                             "total", "detail", "details", "yaml", "json", "place", "case", "general", "parallel",
                             "full", "short", "production", "prod", "half", "addition", "one", "use", "them", "logs",
-                            "log", "events", "it's", "time", "minutes", "seconds", "hours", "progress", "default"})
+                            "log", "events", "it's", "time", "minutes", "seconds", "hours", "progress"})
 
 
 def take_namespace(text: str) -> tuple[str | None, bool, str, bool]:
@@ -98,7 +112,7 @@ def take_namespace(text: str) -> tuple[str | None, bool, str, bool]:
         text = ALL_NAMESPACES.sub(" ", text)
     for form in NAMESPACE_FORMS:
         match = form.search(text)
-        if match and match.group(1) not in NOT_NAMESPACES - {"default", "prod", "production"}:
+        if match and match.group(1) not in NOT_NAMESPACES - {"prod", "production"}:
             return match.group(1), every, text[: match.start()] + " " + text[match.end():], False
     match = IN_NAME.search(text)
     if match and match.group(1) not in NOT_NAMESPACES and not match.group(1).isdigit() and match.group(1) not in KINDS:
@@ -158,7 +172,8 @@ REVISION = re.compile(r"\b(?:to\s+)?(?:revision|rev|version|release)\s*#?\s*(\d{
                       r"\b(?:to|back to)\s+#(\d{1,6})\b")
 PREVIOUS_REVISION = re.compile(r"\b(?:previous|prior|last|earlier|former|old|one before|last good|last working)\b")
 
-_N = r"(?<![\d.])(\d{1,7})(?!\d|\.\d)"  # a whole count: never the 3 of 3.5
+_N = r"(?<![\d.])(\d{1,7})(?!\d|\.\d)"
+NEGATIVE = re.compile(r"(?:\bto|=|\bat)\s*-\s*\d+")  # a whole count: never the 3 of 3.5
 REPLICA_NOUN = r"(?:\s+(?:more\s+|extra\s+|additional\s+)?(?:replicas?|pods?|instances?|copies|copy|nodes))"
 NAMED_REPLICAS = r"(?:\s+(?!more\b|extra\b)(?P<mid>[a-z][\w-]*))?" + REPLICA_NOUN  # "2 frontend replicas"
 FACTORS = {"double": "x2", "twice": "x2", "triple": "x3", "treble": "x3", "quadruple": "x4"}
@@ -192,7 +207,10 @@ AMOUNTS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def take_replicas(text: str) -> tuple[str | None, str]:
     """The replica amount as the scale tool takes it ("3", "+1", "-2", "x2", "50%"), or
-    None; "?" when a change is asked with no clear amount ("scale up by some")."""
+    None; "?" when a change is asked with no clear amount ("scale up by some"); "negative"
+    for a count below zero ("to -1": the tool would read it as one fewer, so it is asked about)."""
+    if match := NEGATIVE.search(text):
+        return "negative", text[: match.start()] + " " + text[match.end():]
     for pattern, how in AMOUNTS:
         match = pattern.search(text)
         if not match:

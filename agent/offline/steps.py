@@ -162,7 +162,7 @@ def first(intent: Intent) -> list[Call]:
     if a in ("list", "pods_of"):
         kind = intent.kind or "pods"
         return [Call(tool, _put({"kind": kind if a == "list" else "pods"}, all_namespaces=intent.all_namespaces,
-                                **where))]
+                                label_selector=args.get("label_selector"), **where))]
     if a == "list_namespaces":
         return [Call(tool, {})]
     if a == "can_i":
