@@ -9,6 +9,7 @@ Nothing raises out of :meth:`Executor.call`: errors and refusals come back as an
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import json
 import logging
@@ -98,6 +99,7 @@ class Executor:
         self.now = now or (lambda: datetime.now(UTC))
         self.guard = Guard(policy, clock=lambda: self.now().timestamp())
         self._context_name: str | None = None
+        self._schemas: list[dict[str, Any]] | None = None
 
     @property
     def context_name(self) -> str:
@@ -190,11 +192,14 @@ class Executor:
         return await run.done(result, decision, change)
 
     def schemas(self) -> list[dict[str, Any]]:
-        """The tools this policy lets anyone use at all, as JSON schemas."""
-        allowed = {c for caps in self.policy.roles.values() for c in caps}
-        if self.policy.mode == "read-only":
-            allowed &= {"read"}
-        return [t.schema() for t in self.registry if t.risk in allowed]
+        """The tools this policy lets anyone use at all, as JSON schemas (built once: a model is
+        sent them on every turn; each caller gets its own copy to change)."""
+        if self._schemas is None:
+            allowed = {c for caps in self.policy.roles.values() for c in caps}
+            if self.policy.mode == "read-only":
+                allowed &= {"read"}
+            self._schemas = [t.schema() for t in self.registry if t.risk in allowed]
+        return copy.deepcopy(self._schemas)
 
     def close(self) -> None:
         self.guard.close()

@@ -185,7 +185,9 @@ def test_a_broken_copy(ctx: ToolContext, cluster: Sandbox, kc: Kubectl, fresh_to
     # one workload: its pods, its Service, its events
     one = read(ctx, "check_health", name="backend", namespace=ns)
     assert one.verdict == "degraded"  # still serving on the old pods; the new one cannot pull
-    assert one.summary == "degraded: 1 pod not ready (ImagePullBackOff ×1)"
+    # the kubelet retries the pull: between back-offs the pod is ErrImagePull again, as in a real cluster
+    assert one.summary in ("degraded: 1 pod not ready (ImagePullBackOff ×1)",
+                           "degraded: 1 pod not ready (ErrImagePull ×1)")
     assert [p.name for p in one.pods_not_ready] == [backend.name]
     assert {e.object for e in one.warning_events} == {f"Pod/{backend.name}"}
 
