@@ -15,9 +15,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -26,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.report import write_report
 from sandbox import control
 from sandbox.controllers.manager import ClusterOptions
 from tools import helm
@@ -81,14 +80,7 @@ def main() -> None:
             control.down(state)
     results: dict[str, Any] = {name: _ms(values) for name, values in samples.items()}
     results["ratio_kai_to_kubectl"] = round(results["kai"]["median_ms"] / results["kubectl"]["median_ms"], 2)
-    report = {"benchmark": "cli", "rounds": opts.rounds, "machine": platform.machine(),
-              "python": platform.python_version(), "results": results,
-              "goals": {"ratio_kai_to_kubectl": 1.5, "help_ms": 150}}
-    text = json.dumps(report, indent=2)
-    print(text)
-    if opts.out:
-        opts.out.parent.mkdir(parents=True, exist_ok=True)
-        opts.out.write_text(text + "\n")
+    write_report("cli", opts.rounds, results, opts.out, goals={"ratio_kai_to_kubectl": 1.5, "help_ms": 150})
 
 
 if __name__ == "__main__":

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import platform
 import statistics
 import tempfile
 import time
@@ -25,6 +23,7 @@ from typing import Any
 
 import tools.objects
 import tools.workloads  # noqa: F401  (registration)
+from benchmarks.report import write_report
 from sandbox import control
 from sandbox.controllers.manager import ClusterOptions
 from tools import policy as policies
@@ -123,12 +122,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/guard.json"))
     args = parser.parse_args()
-    results = run(args.rounds)
-    report = {"benchmark": "guard", "rounds": args.rounds, "list_pods": PODS, "machine": platform.machine(),
-              "python": platform.python_version(), "results": results}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
+    write_report("guard", args.rounds, run(args.rounds), args.out, list_pods=PODS)
 
 
 if __name__ == "__main__":

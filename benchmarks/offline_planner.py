@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -25,6 +23,7 @@ import tools.catalog  # noqa: F401  (every tool registered)
 from agent.messages import Message, ToolCall
 from agent.offline import OfflineProvider
 from agent.provider import ModelRequest, ProviderSettings
+from benchmarks.report import write_report
 from tests.agent.planner_corpus import BACKOFF, DIAGNOSIS, PHRASINGS, PREVIOUS_LOG, REFUSE, SCALED, SEED
 from tools.budget import render
 from tools.registry import REGISTRY
@@ -108,12 +107,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/offline_planner.json"))
     args = parser.parse_args()
-    results = run(args.rounds)
-    report = {"benchmark": "offline_planner", "rounds": args.rounds, "machine": platform.machine(),
-              "python": platform.python_version(), "results": results}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
+    write_report("offline_planner", args.rounds, run(args.rounds), args.out)
 
 
 if __name__ == "__main__":
