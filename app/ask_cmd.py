@@ -10,13 +10,17 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from .chat import ChatOptions
+
+if TYPE_CHECKING:
+    from tools.executor import ApproveFn
 
 EXIT_REFUSED = 3
 STDIN_LIMIT = 256 * 1024
@@ -122,20 +126,22 @@ async def _once(options: ChatOptions, text: str, attachment: str | None, *, quie
     from .render import EventPrinter, answer_view
 
     err = Console(stderr=True, highlight=False, markup=False)
-    approve: Any = None
+    approve: ApproveFn | None = None
+    terminal = None if skip_permissions or quiet or as_json else _terminal()
     if skip_permissions:
         approve = auto(options.identity)
-    elif not quiet and not as_json and sys.stdin.isatty():
-        async def read_line(question: str) -> str:
-            return await asyncio.to_thread(click.prompt, question, default="n", show_default=False, err=True)
-
-        approve = TerminalApprover(options.identity, read_line, lambda line: err.print(line, style="dim"))
+    elif terminal is not None:
+        approve = TerminalApprover(options.identity, _reader(terminal), lambda line: err.print(line, style="dim"))
     printer = EventPrinter(err, show_tool_output=show_tool_output, quiet=quiet or as_json)
-    chat = Chat(options, approve=approve, sink=printer)
     try:
-        result = await chat.ask(text, attachment)
+        chat = Chat(options, approve=approve, sink=printer)
+        try:
+            result = await chat.ask(text, attachment)
+        finally:
+            await chat.aclose()
     finally:
-        await chat.aclose()
+        if terminal is not None and terminal is not sys.stdin:
+            terminal.close()
     if as_json:
         document = {"session": chat.session_id, "provider": chat.provider_name, "model": chat.provider.model,
                     **result.as_dict(outputs=show_tool_output)}
@@ -147,10 +153,37 @@ async def _once(options: ChatOptions, text: str, attachment: str | None, *, quie
     if result.status == "refused":
         needed = [c for c in result.calls if c.status == "approval_required"]
         if needed and not as_json:
-            err.print(f"kai did not run {needed[0].tool}: it needs approval. Run without --quiet to answer at the "
-                      "prompt, or add --skip-permissions to approve it yourself.", style="yellow")
+            how = "Run without --quiet to answer at the prompt" if quiet else "There is no terminal to ask at"
+            err.print(f"kai did not run {needed[0].tool}: it needs approval. {how}, or add --skip-permissions "
+                      "to approve it yourself.", style="yellow")
         return EXIT_REFUSED
     return 0 if result.status == "done" else 1
+
+
+def _terminal() -> TextIO | None:
+    """Where to ask for approvals: stdin when it is a terminal, else the controlling terminal
+    (``kubectl logs … | kai "fix it"`` still asks, as git and ssh do), else nowhere."""
+    if sys.stdin.isatty():
+        return sys.stdin
+    try:
+        return open("/dev/tty", encoding="utf-8")  # closed by the caller
+    except OSError:
+        return None
+
+
+def _reader(terminal: TextIO) -> Callable[[str], Awaitable[str]]:
+    def ask(question: str) -> str:
+        sys.stderr.write(question)
+        sys.stderr.flush()
+        line = terminal.readline()
+        if not line:
+            raise EOFError
+        return line.strip() or "n"
+
+    async def read_line(question: str) -> str:
+        return await asyncio.to_thread(ask, question)
+
+    return read_line
 
 
 def _sessions(database_url: str | None, listing: bool, delete: str | None, output: str) -> None:

@@ -153,3 +153,19 @@ def test_show_tool_output(env: dict[str, str], fresh_todo: str) -> None:
     child.expect_exact(PROMPT)
     child.sendcontrol("d")
     child.expect(pexpect.EOF)
+
+
+def test_one_shot_asks_at_the_terminal_even_with_stdin_piped(env: dict[str, str], kc: Kubectl,
+                                                             fresh_todo: str) -> None:
+    """`… | kai "scale backend to 3"`: stdin is a pipe, so the question goes to the controlling
+    terminal (/dev/tty), as git and ssh ask for passwords."""
+    command = f"echo 'some piped context' | {BIN / 'kai'} -n {fresh_todo} 'scale backend to 3'"
+    child = pexpect.spawn("bash", ["-c", command], env=env, encoding="utf-8", timeout=60, dimensions=(40, 120))
+    child.expect("preview")
+    child.expect_exact("Apply this change? [y]es / [a]lways in this session / [n]o:")
+    child.sendline("y")
+    child.expect("Scaled deployment todo-backend")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert replicas(kc, fresh_todo, "todo-backend") == 3
