@@ -9,14 +9,13 @@ answer, each call with its decision and audit id, and the run's figures.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from tools.budget import count_tokens
 from tools.errors import KaiError
-from tools.executor import ApprovalAnswer, ApprovalRequest, ApproveFn, Executor, Outcome
+from tools.executor import ApprovalAnswer, ApprovalRequest, ApproveFn, Executor
 from tools.guard import Caller
 
 from .events import Answer, Decided, Event, EventSink, PreviewShown, Thinking, ToolFinished, ToolRequested
@@ -127,10 +126,7 @@ class Runner:
         run = _Turn(self)
         try:
             result = await run.loop()
-        except asyncio.CancelledError:
-            del self.history[mark:]
-            raise
-        except BaseException:
+        except BaseException:  # cancelled (Ctrl-C) or failed: no half-written turn stays
             del self.history[mark:]
             raise
         result.stats.latency_ms = (time.monotonic() - started) * 1000
@@ -250,8 +246,3 @@ class _Turn:
     def _end(self, answer: str, status: RunStatus) -> RunResult:
         return RunResult(answer, status, self.calls, self.stats)
 
-
-def outcome_summary(outcome: Outcome) -> str:
-    """One line for a finished call: its tool, status and the first line of its text."""
-    first = outcome.text.strip().splitlines()[0] if outcome.text.strip() else ""
-    return f"{outcome.tool}: {outcome.status}" + (f" — {first}" if first else "")

@@ -108,7 +108,6 @@ INSTALL_WORDS = re.compile(r"\b(install|installing|deploy)\b")
 UNINSTALL_WORDS = re.compile(r"\b(uninstall|helm delete|helm del|helm remove)\b")
 DELETE_WORDS = re.compile(r"\b(delete|deleting|remove|removing|destroy|drop|kill|erase|purge|get rid of|tear down|nuke|"
                           r"wipe)\b")
-CREATE_WORDS = re.compile(r"\b(create|make|add|new|set up|setup|provision)\b")
 UPGRADE_WORDS = re.compile(r"\b(upgrade|update|upgrading|updating)\b")
 IMAGE_WORDS = re.compile(r"\b(image|images|tag|version)\b")
 LOG_WORDS = re.compile(r"\b(logs?|log lines?|output|stdout|stderr|printing|printed|prints)\b")

@@ -170,7 +170,6 @@ def take_tail(text: str) -> tuple[int | None, str]:
 
 REVISION = re.compile(r"\b(?:to\s+)?(?:revision|rev|version|release)\s*#?\s*(\d{1,6})\b|--to-revision[= ](\d{1,6})|"
                       r"\b(?:to|back to)\s+#(\d{1,6})\b")
-PREVIOUS_REVISION = re.compile(r"\b(?:previous|prior|last|earlier|former|old|one before|last good|last working)\b")
 
 _N = r"(?<![\d.])(\d{1,7})(?!\d|\.\d)"
 NEGATIVE = re.compile(r"(?:\bto|=|\bat)\s*-\s*\d+")  # a whole count: never the 3 of 3.5
