@@ -94,13 +94,14 @@ def as_json(records: list[AuditRecord]) -> str:
 @click.option("--tool", help="only calls of this tool (scale, get_logs, ...)")
 @click.option("--decision", type=click.Choice(["allow", "confirm", "deny", "pending"]),
               help="only calls the guard decided so (pending: it never decided)")
+@click.option("--session", help="only calls of this conversation (kai --list-sessions shows them)")
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True, help="at most this many")
 @click.option("-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option("--database-url", metavar="URL",
               help="sqlite:///PATH or postgresql://... (default: $KAI_DATABASE_URL, else kai.db in "
                    "$KAI_STATE_DIR or ./.kai)")
-def audit(since: datetime | None, caller: str | None, tool: str | None, decision: str | None, limit: int,
-          output: str, database_url: str | None) -> None:
+def audit(since: datetime | None, caller: str | None, tool: str | None, decision: str | None, session: str | None,
+          limit: int, output: str, database_url: str | None) -> None:
     """List the audit trail: every tool call kai made or refused, newest first."""
     from tools.audit import AuditStore
     from tools.errors import KaiError
@@ -108,7 +109,8 @@ def audit(since: datetime | None, caller: str | None, tool: str | None, decision
     try:
         store = AuditStore(database_url)
         try:
-            records = store.records(since=since, caller=caller, tool=tool, decision=decision, limit=limit)
+            records = store.records(since=since, caller=caller, tool=tool, decision=decision, session=session,
+                                    limit=limit)
         finally:
             store.close()
     except KaiError as exc:

@@ -201,15 +201,14 @@ class Repl:
         self.console.print(Syntax(text, "yaml", theme="ansi_dark", background_color="default"))
 
     async def _audit(self, _rest: str) -> None:
-        records = [r for r in self.chat.store.records(limit=200) if r.session == self.chat.session_id][:15]
+        from .audit_cmd import table
+
+        session = self.chat.session_id
+        records = self.chat.store.records(session=session, limit=15) if session else []
         if not records:
             self.console.print("no tool calls in this session yet", style="dim")
             return
-        table = Table("ID", "TOOL", "DECISION", "OUTCOME", "APPROVER", "ARGUMENTS", box=None, pad_edge=False,
-                      header_style="bold")
-        for r in reversed(records):
-            table.add_row(str(r.id), r.tool, r.decision, r.outcome, r.approver or "", r.arguments[:60])
-        self.console.print(table)
+        self.console.print(table(records))
 
     async def _sessions(self, _rest: str) -> None:
         rows = self.chat.store.sessions(limit=20)

@@ -86,7 +86,7 @@ class AuditStore(ApprovalStore):
                      error=clip(error, ERROR_LIMIT), duration_ms=duration_ms, finished_at=utcnow())
 
     def records(self, *, since: datetime | None = None, caller: str | None = None, tool: str | None = None,
-                decision: str | None = None, limit: int = 100) -> list[AuditRecord]:
+                decision: str | None = None, session: str | None = None, limit: int = 100) -> list[AuditRecord]:
         """Records matching every filter given, newest first."""
         if limit < 1:
             raise InvalidInput(f"limit must be at least 1, not {limit}")
@@ -99,6 +99,8 @@ class AuditStore(ApprovalStore):
             query = query.where(col(AuditRecord.tool) == tool)
         if decision is not None:
             query = query.where(col(AuditRecord.decision) == decision)
+        if session is not None:
+            query = query.where(col(AuditRecord.session) == session)
         query = query.order_by(col(AuditRecord.started_at).desc(), col(AuditRecord.id).desc()).limit(limit)
         with self.reading("listing audit records") as db:
             return list(db.exec(query).all())

@@ -87,6 +87,7 @@ def test_filters(db: str) -> None:
     assert [i["id"] for i in listed(db, "--decision", "deny")] == [2]
     assert [i["id"] for i in listed(db, "--caller", "slack:T1/U1", "--decision", "allow")] == []
     assert [i["id"] for i in listed(db, "--limit", "1")] == [3]
+    assert [i["id"] for i in listed(db, "--session", "s1")] == [1]
 
 
 @pytest.mark.parametrize(("since", "ids"), [

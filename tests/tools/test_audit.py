@@ -205,6 +205,8 @@ def test_records_filters_newest_first(store: AuditStore) -> None:
     assert [r.id for r in store.records(since=store.get(second).started_at)] == [third, second]
     assert [r.id for r in store.records(since=datetime.now(UTC) + timedelta(hours=1))] == []
     assert [r.id for r in store.records(limit=2)] == [third, second]
+    assert [r.id for r in store.records(session="s1")] == [third, second, first]
+    assert [r.id for r in store.records(session="another")] == []
     with pytest.raises(InvalidInput):
         store.records(limit=0)
 
