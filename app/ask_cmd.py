@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from .chat import ChatOptions
+from .columns import columns
 
 if TYPE_CHECKING:
+    from agent.sessions import SessionInfo
     from tools.executor import ApproveFn
 
 EXIT_REFUSED = 3
@@ -58,8 +60,9 @@ def _paths(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...])
               help="replace the system prompt (prompts/system.md) with this file")
 @click.option("--extra-prompt-paths", multiple=True, callback=_paths, metavar="FILE[,FILE]",
               help="append these files to the system prompt")
-@click.option("--new-session", is_flag=True, help="start a new conversation (the default)")
-@click.option("--resume-session", metavar="ID|latest", help="continue a stored conversation")
+@click.option("--new-session", is_flag=True, help="start a new conversation even when $KAI_RESUME_SESSION is set")
+@click.option("--resume-session", metavar="ID|latest", envvar="KAI_RESUME_SESSION",
+              help="continue a stored conversation (KAI_RESUME_SESSION=latest: chain one-shot queries)")
 @click.option("--list-sessions", is_flag=True, help="list stored conversations and exit")
 @click.option("--delete-session", metavar="ID", help="delete a stored conversation and exit")
 @click.option("--database-url", envvar="KAI_DATABASE_URL", help="audit and session database "
@@ -74,10 +77,13 @@ def ask(query: tuple[str, ...], provider: str | None, model: str | None, llm_end
         output: str) -> None:
     """Ask kai in plain words: `kai "scale backend to 3"`, `kubectl logs … | kai "explain"`.
     With no query in a terminal, kai opens its REPL."""
-    if new_session and resume_session:
-        raise click.UsageError("--new-session and --resume-session exclude each other")
+    if new_session:
+        source = click.get_current_context().get_parameter_source("resume_session")
+        if source == click.core.ParameterSource.COMMANDLINE:
+            raise click.UsageError("--new-session and --resume-session exclude each other")
+        resume_session = None  # over $KAI_RESUME_SESSION
     if list_sessions or delete_session:
-        _sessions(database_url, list_sessions, delete_session, output)
+        _sessions(database_url, delete_session, output)
         return
     if show_tool_output and quiet:
         raise click.UsageError("--show-tool-output and --quiet exclude each other (--quiet prints only the answer)")
@@ -186,7 +192,7 @@ def _reader(terminal: TextIO) -> Callable[[str], Awaitable[str]]:
     return read_line
 
 
-def _sessions(database_url: str | None, listing: bool, delete: str | None, output: str) -> None:
+def _sessions(database_url: str | None, delete: str | None, output: str) -> None:
     from agent.sessions import SessionStore
 
     store = SessionStore(database_url)
@@ -203,10 +209,11 @@ def _sessions(database_url: str | None, listing: bool, delete: str | None, outpu
         click.echo(json.dumps([{**row.__dict__, "created_at": row.created_at.isoformat(),
                                 "updated_at": row.updated_at.isoformat()} for row in rows], indent=2))
         return
-    if not rows:
-        click.echo("no sessions yet")
-        return
-    click.echo(f"{'ID':<14}{'UPDATED (UTC)':<21}{'MESSAGES':>9}  {'PROVIDER/MODEL':<28}TITLE")
-    for row in rows:
-        click.echo(f"{row.id:<14}{row.updated_at:%Y-%m-%d %H:%M:%S}  {row.messages:>8}  "
-                   f"{row.provider + '/' + row.model:<28}{row.title}")
+    click.echo(sessions_table(rows) if rows else "no sessions yet")
+
+
+def sessions_table(rows: list[SessionInfo], current: str | None = None) -> str:
+    """Stored conversations as columns; ``current`` is marked with ``*``."""
+    return columns(("ID", "UPDATED (UTC)", "MESSAGES", "PROVIDER/MODEL", "TITLE"), [
+        (row.id + (" *" if row.id == current else ""), f"{row.updated_at:%Y-%m-%d %H:%M:%S}", str(row.messages),
+         f"{row.provider}/{row.model}", row.title) for row in rows])

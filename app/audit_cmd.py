@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .columns import columns
+
 if TYPE_CHECKING:
     from tools.audit import AuditRecord
 
@@ -70,9 +72,7 @@ def _row(record: AuditRecord) -> tuple[str, ...]:
 
 def table(records: list[AuditRecord]) -> str:
     """Plain columns, as kubectl prints them."""
-    rows = [COLUMNS, *(_row(r) for r in records)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    return "\n".join("   ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+    return columns(COLUMNS, [_row(r) for r in records])
 
 
 def as_json(records: list[AuditRecord]) -> str:

@@ -18,6 +18,7 @@ from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
+from agent.events import Event
 from tools.errors import KaiError
 
 from .approval import TerminalApprover
@@ -69,15 +70,14 @@ class _Sink(EventPrinter):
             self.status.stop()
             self.status = None
 
-    async def __call__(self, event: object) -> None:
-        kind = getattr(event, "kind", "")
-        if kind in ("preview", "answer"):
+    async def __call__(self, event: Event) -> None:
+        if event.kind in ("preview", "answer"):
             self.stop()
-        await super().__call__(event)  # type: ignore[arg-type]
-        if kind == "thinking":
+        await super().__call__(event)
+        if event.kind == "thinking":
             self.spin("thinking…")
-        elif kind == "tool_requested":
-            self.spin(f"running {getattr(event, 'tool', '')}…")
+        elif event.kind == "tool_requested":
+            self.spin(f"running {event.tool}…")
 
 
 class Repl:
@@ -211,17 +211,13 @@ class Repl:
         self.console.print(table(records))
 
     async def _sessions(self, _rest: str) -> None:
+        from .ask_cmd import sessions_table
+
         rows = self.chat.store.sessions(limit=20)
         if not rows:
             self.console.print("no sessions yet", style="dim")
             return
-        table = Table("ID", "UPDATED (UTC)", "MESSAGES", "MODEL", "TITLE", box=None, pad_edge=False,
-                      header_style="bold")
-        for row in rows:
-            mark = " *" if row.id == self.chat.session_id else ""
-            table.add_row(row.id + mark, f"{row.updated_at:%Y-%m-%d %H:%M}", str(row.messages),
-                          f"{row.provider}/{row.model}", row.title)
-        self.console.print(table)
+        self.console.print(sessions_table(rows, self.chat.session_id))
 
     async def _save(self, rest: str) -> None:
         if self.chat.session_id is None:

@@ -202,6 +202,21 @@ def test_sessions_resume_list_delete(seed: Seed) -> None:
     assert gone.returncode == 1 and "no session" in gone.stderr
 
 
+def test_resume_from_the_environment_and_new_session(seed: Seed) -> None:
+    def session(*args: str, chained: bool) -> str:
+        done = seed.kai("-o", "json", *args, "show all pods in todo-app namespace",
+                        env={"KAI_RESUME_SESSION": "latest"} if chained else None)
+        assert done.returncode == 0, done.stderr
+        return str(json.loads(done.stdout)["session"])
+
+    first = session(chained=False)
+    assert session(chained=True) == first  # KAI_RESUME_SESSION=latest chains one-shot queries
+    fresh = session("--new-session", chained=True)
+    assert fresh != first  # --new-session wins over the environment
+    both = seed.kai("--new-session", "--resume-session", "latest", "show pods")
+    assert both.returncode == 2 and "exclude each other" in both.stderr
+
+
 def test_trace_path(seed: Seed) -> None:
     trace = seed.state / "trace.yaml"
     seed.ok("--trace-path", str(trace), "show all pods in todo-app namespace")
