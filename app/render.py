@@ -27,11 +27,11 @@ def call_line(tool: str, arguments: dict[str, Any]) -> Text:
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    text = value if isinstance(value, str) else _yaml_inline(value)
+    text = value if isinstance(value, str) else _json_inline(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _yaml_inline(value: Any) -> str:
+def _json_inline(value: Any) -> str:
     import json
 
     return json.dumps(value, separators=(",", ":"), default=str)

@@ -27,10 +27,9 @@ EXAMPLES = ("show logs for todo-backend pods in todo-app", "why are the backend 
 
 def typed(message: Message) -> tuple[str, str]:
     """The words the user typed and the text piped after them ("" when none was)."""
-    query = message.extra.get("query")
-    if not isinstance(query, str):
-        return message.content, ""
-    content = message.content
+    query, content = message.query, message.content
+    if query == content:
+        return content, ""
     rest = content[len(query):] if content.startswith(query) else content
     match = FENCED.match(rest)
     return query, (match.group(1) if match else rest).strip()
