@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from tools.budget import count_tokens
 from tools.errors import KaiError
-from tools.executor import ApprovalAnswer, ApprovalRequest, ApproveFn, Executor
+from tools.executor import ApprovalAnswer, ApprovalRequest, ApproveFn, Defer, Executor
 from tools.guard import Caller
 
 from .events import Answer, Decided, Event, EventSink, PreviewShown, Thinking, ToolFinished, ToolRequested
@@ -27,7 +27,7 @@ from .trace import Trace
 DEFAULT_MAX_ITERATIONS = 20
 EMPTY_REPLY_NUDGE = ("Your last reply was empty. Answer the user's request in words, or call one of the tools "
                      "if you need information first.")
-RunStatus = Literal["done", "refused", "error", "max_iterations"]
+RunStatus = Literal["done", "refused", "pending", "error", "max_iterations"]
 REFUSED = {"denied", "approval_required", "rejected", "expired"}
 
 
@@ -44,10 +44,12 @@ class ToolRecord:
     approver: str | None = None
     text: str = ""
     duration_ms: float = 0.0
+    approval_id: str | None = None
 
     def as_dict(self, output: bool = False) -> dict[str, Any]:
         return {"id": self.call_id, "tool": self.tool, "arguments": self.arguments, "status": self.status,
                 "decision": self.decision, "audit_id": self.audit_id, "approver": self.approver,
+                **({"approval_id": self.approval_id} if self.approval_id else {}),
                 "duration_ms": round(self.duration_ms, 2), **({"output": self.text} if output else {})}
 
 
@@ -99,7 +101,7 @@ class Runner:
     """Runs turns of one conversation (``history``, extended in place) for one caller."""
 
     def __init__(self, provider: Provider, executor: Executor, caller: Caller, *, system_prompt: str,
-                 approve: ApproveFn | None = None, sink: EventSink | None = None,
+                 approve: ApproveFn | Defer | None = None, sink: EventSink | None = None,
                  max_iterations: int = DEFAULT_MAX_ITERATIONS, trace: Trace | None = None,
                  backoff: Backoff | None = None, history: list[Message] | None = None) -> None:
         if max_iterations < 1:
@@ -213,17 +215,18 @@ class _Turn:
         self.stats.tool_ms += (time.monotonic() - started) * 1000
         self.stats.tool_outputs.append(outcome.text)
         self.calls.append(ToolRecord(call.id, call.name, call.arguments, outcome.status, outcome.decision,
-                                     outcome.audit_id, outcome.approver, outcome.text, outcome.duration_ms))
+                                     outcome.audit_id, outcome.approver, outcome.text, outcome.duration_ms,
+                                     outcome.approval_id))
         r.history.append(Message.tool_result(call, outcome.text, outcome.status))
         r._trace("tool-response", {"id": call.id, "name": call.name, "status": outcome.status,
                                    "decision": outcome.decision, "audit_id": outcome.audit_id,
                                    "text": outcome.text})
         await r.sink(ToolFinished(call.id, outcome))
 
-    def _approver(self, call: ToolCall) -> ApproveFn | None:
+    def _approver(self, call: ToolCall) -> ApproveFn | Defer | None:
         r = self.runner
-        if r.approve is None:
-            return None
+        if r.approve is None or isinstance(r.approve, Defer):
+            return r.approve
         ask = r.approve
 
         async def approve(request: ApprovalRequest) -> ApprovalAnswer:
@@ -239,6 +242,8 @@ class _Turn:
     def _status(self) -> RunStatus:
         if any(c.status in REFUSED for c in self.calls):
             return "refused"
+        if any(c.status == "approval_pending" for c in self.calls):
+            return "pending"  # a deferred write waits for its approval
         if self.calls and all(c.status == "error" for c in self.calls):
             return "error"  # nothing the model asked for could be done (a missing name, an unreachable cluster)
         return "done"

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from tools.executor import ApproveFn, Executor
 
 SANDBOX_KUBECONFIG = Path(".kai/sandbox/kubeconfig")
+SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"  # as tools.cluster reads it in a pod
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,10 @@ class ChatOptions:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
-def find_kubeconfig(given: Path | None, env: Mapping[str, str]) -> Path:
-    """``--kubeconfig``, else ``$KUBECONFIG`` (its first file), else ``~/.kube/config``, else the
-    sandbox's (``kai sandbox up`` writes it to .kai/sandbox/kubeconfig)."""
+def find_kubeconfig(given: Path | None, env: Mapping[str, str]) -> Path | None:
+    """``--kubeconfig``, else ``$KUBECONFIG`` (its first file), else ``~/.kube/config``, else
+    None inside a pod (its ServiceAccount), else the sandbox's (``kai sandbox up`` writes it to
+    .kai/sandbox/kubeconfig)."""
     if given is not None:
         if not given.expanduser().is_file():
             raise KaiError(f"no kubeconfig at {given}")
@@ -60,6 +62,8 @@ def find_kubeconfig(given: Path | None, env: Mapping[str, str]) -> Path:
     home = Path(env.get("HOME") or Path.home()) / ".kube" / "config"
     if home.is_file():
         return home
+    if env.get("KUBERNETES_SERVICE_HOST") and Path(SERVICE_ACCOUNT, "token").is_file():
+        return None
     if SANDBOX_KUBECONFIG.is_file():
         return SANDBOX_KUBECONFIG.resolve()
     raise KaiError("no cluster: pass --kubeconfig, set KUBECONFIG, or start kai's sandbox with "

@@ -8,7 +8,8 @@ A call is written in steps, each its own transaction, so what is on disk is alwa
     decide   the guard's ``allow`` / ``confirm`` / ``deny``, its reason, preview and command
     approved who approved it, and which approval
     finish   ``ok`` / ``error`` / ``denied`` / ``rejected`` / ``expired``, the result or
-             error, the duration
+             error, the duration; a deferred call (one waiting for a Slack or API approval) is
+             finished ``awaiting`` and finished again when the approval is answered or expires
 
 A process that dies between ``begin`` and ``finish`` leaves its row with outcome ``unknown``,
 never no row. Approvals (:mod:`tools.approvals`) live in the same database.

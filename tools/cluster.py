@@ -23,6 +23,7 @@ JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
+SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
 @dataclass(frozen=True)
@@ -92,15 +93,27 @@ class Cluster:
         return env.split(os.pathsep)[0] if env else None
 
     @property
+    def in_cluster(self) -> bool:
+        """No kubeconfig anywhere, inside a pod: the pod's ServiceAccount (as kubectl and Helm do)."""
+        return (self._config_file() is None and not (Path.home() / ".kube" / "config").is_file()
+                and bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and Path(SERVICE_ACCOUNT, "token").is_file())
+
+    @property
     def api(self) -> Any:
         """The ``kubernetes.client.ApiClient`` for this context (built on first use)."""
         with self._lock:
             if self._api is None:
-                from kubernetes import config
+                from kubernetes import client, config
 
+                api: Any
                 try:
-                    api = config.new_client_from_config(  # type: ignore[no-untyped-call]
-                        config_file=self._config_file(), context=self.context)
+                    if self.in_cluster:
+                        configuration = client.Configuration()
+                        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+                        api = client.ApiClient(configuration)
+                    else:
+                        api = config.new_client_from_config(  # type: ignore[no-untyped-call]
+                            config_file=self._config_file(), context=self.context)
                 except Exception as exc:  # config errors: missing file, unknown context
                     raise KaiError(f"cannot load kubeconfig: {exc}") from exc
                 if self.impersonate:
@@ -116,6 +129,11 @@ class Cluster:
 
     def _read_context(self) -> dict[str, Any]:
         from kubernetes import config
+
+        if self.in_cluster:
+            namespace = Path(SERVICE_ACCOUNT, "namespace")
+            return {"name": "in-cluster",
+                    "context": {"namespace": namespace.read_text().strip() if namespace.is_file() else "default"}}
 
         try:
             contexts, active = config.list_kube_config_contexts(config_file=self._config_file())  # type: ignore[no-untyped-call]

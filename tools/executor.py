@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from .budget import render, truncate
 from .context import ToolContext
-from .errors import ApprovalExpired, ApprovalRequired, Denied, KaiError, Rejected, translate
+from .errors import ApprovalExpired, ApprovalRequired, Denied, InvalidInput, KaiError, Rejected, translate
 from .guard import Caller, Guard, Verdict
 from .policy import Policy
 from .redact import redact_arguments
@@ -31,6 +31,7 @@ from .registry import REGISTRY, Change, Registry, Tool, ToolInput, ToolResult
 
 if TYPE_CHECKING:
     from .audit import AuditStore
+    from .store import Approval
 
 log = logging.getLogger("kai.tools")
 T = TypeVar("T")
@@ -65,7 +66,17 @@ class ApprovalAnswer:
 
 
 ApproveFn = Callable[[ApprovalRequest], Awaitable[ApprovalAnswer]]
-Status = Literal["ok", "denied", "approval_required", "rejected", "expired", "error"]
+Status = Literal["ok", "denied", "approval_required", "approval_pending", "rejected", "expired", "error"]
+
+
+@dataclass(frozen=True)
+class Defer:
+    """``approve=`` for front ends that ask asynchronously (Slack buttons, the JSON API): the
+    call is kept in the database with its approval, and any kai process on that database runs
+    it when a permitted human answers (:meth:`Executor.answer`), even after a restart. ``meta``
+    is what the front end needs then (where to post the outcome)."""
+
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 class Outcome(BaseModel):
@@ -111,7 +122,7 @@ class Executor:
         return await asyncio.to_thread(fn, *args, **kwargs)
 
     async def call(self, name: str, arguments: dict[str, Any], caller: Caller,
-                   approve: ApproveFn | None = None) -> Outcome:
+                   approve: ApproveFn | Defer | None = None) -> Outcome:
         """Run one tool call through the guard; never raises."""
         started = time.monotonic()
         known = self.registry.find(name)
@@ -137,7 +148,7 @@ class Executor:
             return await run.fail(translate(exc))
 
     async def _write(self, run: _Run, tool: Tool, args: ToolInput, arguments: dict[str, Any],
-                     approve: ApproveFn | None) -> Outcome:
+                     approve: ApproveFn | Defer | None) -> Outcome:
         change = await tool.plan(self.ctx, args)
         for _ in range(MAX_REPREVIEWS):
             verdict = self.guard.after(tool, change)
@@ -153,12 +164,16 @@ class Executor:
             await self._db(self.store.decide, run.call_id, decision="confirm", reason=verdict.reason,
                            preview=change.diff, command=change.command)
             fingerprint = _fingerprint(tool.name, arguments, change)
+            deferred = isinstance(approve, Defer)
             approval = await self._db(
                 self.store.create_approval, call_id=run.call_id, tool=tool.name, fingerprint=fingerprint,
                 summary=change.summary, preview=change.diff, command=change.command, requested_by=run.caller.identity,
-                expires_at=self.now() + timedelta(seconds=self.policy.approval.ttl_seconds))
+                expires_at=self.now() + timedelta(seconds=self.policy.approval.ttl_seconds),
+                meta=_kept(tool.name, arguments, run.caller, approve) if isinstance(approve, Defer) else None)
             preview = Preview(change.summary, change.command, change.diff)
-            if approve is None:
+            if deferred:
+                return await run.pending(change, approval.id, approval.expires_at)
+            if not callable(approve):
                 return await run.fail(ApprovalRequired(
                     f"approval required: {change.summary} (`{change.command}`); no one here can approve it",
                     "approval"), change, approval_id=approval.id)
@@ -185,6 +200,69 @@ class Executor:
             return await self._apply(run, again, "confirm")
         return await run.fail(KaiError(f"{tool.name}: the objects kept changing while waiting for approval; "
                                        "nothing was done"), change)
+
+    async def answer(self, approval_id: str, approver: str, approved: bool, note: str = "") -> Outcome:
+        """A human's answer to a deferred call (:class:`Defer`), in any kai process: check that
+        ``approver`` may answer, record it, and run the call if approved — planned again, and only
+        if it is still the change that was previewed. Raises :class:`NotFound` (no such approval),
+        :class:`InvalidInput` (not a deferred call), :class:`Denied` (this approver may not; the
+        approval stays open) and :class:`Conflict` (already answered). What became of the call is
+        the returned :class:`Outcome`, as from :meth:`call`."""
+        approval = await self._db(self.store.approval, approval_id)
+        kept = _kept_call(approval)
+        caller = Caller(kept["identity"], kept.get("session"))
+        if not self.policy.may_approve(approver, approval.requested_by):
+            raise Denied(f"{approver} may not approve changes requested by {approval.requested_by}", "approval")
+        run = _Run(self, approval.call_id, approval.tool, caller, time.monotonic())
+        run.approval_id = approval_id
+        try:
+            await self._db(self.store.decide_approval, approval_id, approve=approved, approver=approver,
+                           now=self.now())
+        except ApprovalExpired as exc:
+            return await run.fail(exc)
+        run.approver = approver
+        if not approved:
+            return await run.fail(Rejected(f"{approver} rejected: {approval.summary}"
+                                           + (f" ({note})" if note else ""), "approval"))
+        try:
+            return await self._run_approved(run, approval, kept)
+        except KaiError as exc:
+            return await run.fail(exc)
+        except Exception as exc:
+            log.exception("approved call %s failed", approval.tool)
+            return await run.fail(translate(exc))
+
+    async def _run_approved(self, run: _Run, approval: Approval, kept: dict[str, Any]) -> Outcome:
+        tool = self.registry.get(approval.tool)
+        args = tool.validate(kept["arguments"])
+        verdict = self.guard.before(tool, args, run.caller)  # the policy or the rate may have changed since
+        if verdict.decision == "deny":
+            return await run.refuse(verdict)
+        change = await tool.plan(self.ctx, args)
+        verdict = self.guard.after(tool, change)
+        if verdict.decision != "deny":
+            verdict = await self.guard.rbac(self.ctx, tool, change, run.caller)
+        if verdict.decision == "deny":
+            return await run.refuse(verdict, change)
+        if _fingerprint(tool.name, kept["arguments"], change) != approval.fingerprint:
+            return await run.fail(ApprovalExpired(f"{change.summary}: the objects changed since the preview, so "
+                                                  "this approval no longer applies; nothing was done, ask again",
+                                                  "approval"), change)
+        if not await self._db(self.store.consume_approval, approval.id, approval.fingerprint, now=self.now()):
+            return await run.fail(ApprovalExpired(f"the approval for {change.summary} is no longer valid",
+                                                  "approval"), change)
+        await self._db(self.store.approved, run.call_id, approver=run.approver, approval_id=approval.id)
+        return await self._apply(run, change, "confirm")
+
+    async def expire(self) -> list[Approval]:
+        """Expire the approvals past their time; deferred calls among them end ``expired`` in
+        the audit. Each is returned by exactly one process (to update its message)."""
+        late = await self._db(self.store.expire_approvals, self.now())
+        for approval in late:
+            if _is_kept(approval):
+                await self._db(self.store.finish, approval.call_id, outcome="expired",
+                               error=f"no answer before {approval.expires_at:%H:%M:%S} UTC", duration_ms=0.0)
+        return late
 
     async def _apply(self, run: _Run, change: Change, decision: str) -> Outcome:
         self.guard.record_write(run.caller)
@@ -229,6 +307,16 @@ class _Run:
                        result=result.model_dump(mode="json"), preview=_preview(change),
                        approval_id=self.approval_id, approver=self.approver, duration_ms=duration)
 
+    async def pending(self, change: Change, approval_id: str, expires_at: datetime) -> Outcome:
+        """A deferred call: it waits in the database for an answer (audit outcome ``awaiting``)."""
+        duration = self._ms()
+        text = (f"approval_pending: {change.summary} (`{change.command}`) waits for approval {approval_id}, "
+                f"until {expires_at:%H:%M:%S} UTC; it runs once someone permitted approves it")
+        await self.executor._db(self.executor.store.finish, self.call_id, outcome="awaiting", duration_ms=duration)
+        return Outcome(tool=self.tool, status="approval_pending", text=text, audit_id=self.call_id,
+                       decision="confirm", preview=_preview(change), approval_id=approval_id, duration_ms=duration,
+                       details={"expires_at": expires_at.isoformat()})
+
     async def refuse(self, verdict: Verdict, change: Change | None = None) -> Outcome:
         await self.executor._db(self.executor.store.decide, self.call_id, decision="deny", reason=verdict.reason,
                                 preview=change.diff if change else None, command=change.command if change else None)
@@ -265,6 +353,36 @@ def _preview(change: Change | None) -> dict[str, str] | None:
     if change is None:
         return None
     return {"summary": change.summary, "command": change.command, "diff": change.diff}
+
+
+def _kept(tool: str, arguments: dict[str, Any], caller: Caller, defer: Defer) -> dict[str, Any]:
+    """What a deferred approval keeps to run the call later: the exact arguments (the audit row
+    has them redacted), who asked, and the front end's own ``meta``."""
+    return {"call": {"tool": tool, "arguments": arguments, "identity": caller.identity, "session": caller.session},
+            "front": defer.meta}
+
+
+def _is_kept(approval: Approval) -> bool:
+    try:
+        return bool(approval.meta) and "call" in json.loads(approval.meta or "{}")
+    except ValueError:
+        return False
+
+
+def _kept_call(approval: Approval) -> dict[str, Any]:
+    if not _is_kept(approval):
+        raise InvalidInput(f"approval {approval.id} belongs to an interactive session; answer it there")
+    call = json.loads(approval.meta or "{}")["call"]
+    assert isinstance(call, dict)
+    return call
+
+
+def front_meta(approval: Approval) -> dict[str, Any]:
+    """The front end's ``meta`` kept with a deferred approval ({} for others)."""
+    if not _is_kept(approval):
+        return {}
+    front = json.loads(approval.meta or "{}").get("front") or {}
+    return front if isinstance(front, dict) else {}
 
 
 def _fingerprint(tool: str, arguments: dict[str, Any], change: Change) -> str:

@@ -67,6 +67,11 @@ class RateLimits(_Model):
     writes_per_minute: int = Field(default=30, ge=0)
 
 
+class ChatOps(_Model):
+    channels: list[str] = []  # Slack channel ids (or names) where kai answers; empty: any
+    requests_per_minute: int = Field(default=20, ge=1)
+
+
 class Approval(_Model):
     ttl_seconds: int = Field(default=600, ge=1)
     self_approve: bool = True
@@ -84,6 +89,7 @@ class Policy(_Model):
     rate_limits: RateLimits = RateLimits()
     approval: Approval = Approval()
     impersonate: dict[str, str] = {}
+    chatops: ChatOps = ChatOps()
 
     @model_validator(mode="after")
     def _roles_known(self) -> Policy:
@@ -135,6 +141,11 @@ class Policy(_Model):
             if labels.get(key) == value:
                 return f"{kind} {name} is protected by its label {key}={value}"
         return None
+
+    def channel_allowed(self, *names: str) -> bool:
+        """Whether a chat channel (known by any of ``names``: id, name) may use kai."""
+        allowed = self.chatops.channels
+        return not allowed or any(n and any(fnmatch.fnmatchcase(n, p) for p in allowed) for n in names)
 
     def may_approve(self, approver: str, requester: str) -> bool:
         if approver == requester and self.approval.self_approve:

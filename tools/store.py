@@ -76,7 +76,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 Decision = Literal["pending", "allow", "confirm", "deny"]
-Outcome = Literal["unknown", "ok", "error", "denied", "rejected", "expired"]
+Outcome = Literal["unknown", "ok", "error", "denied", "rejected", "expired", "awaiting"]
 ApprovalStatus = Literal["pending", "approved", "rejected", "expired"]
 
 

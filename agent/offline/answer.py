@@ -43,6 +43,8 @@ def failure(result: Result) -> str:
         return f"Not done: the policy refused to {what}: {msg}."
     if result.status == "approval_required":
         return f"Not done: {what} needs approval and none could be given here ({msg})."
+    if result.status == "approval_pending":
+        return f"Not done yet: {what} waits for approval; it runs once someone permitted approves it."
     if result.status == "rejected":
         return f"Not done: the change to {what} was rejected ({msg})."
     if result.status == "expired":

@@ -1,0 +1,108 @@
+"""The FastAPI application of ``kai serve``: routes, the error handlers, request metrics, and
+the :class:`~app.serve.service.Service` started and stopped with it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from tools.errors import KaiError
+
+from . import api_routes, slack_routes
+from .errors import invalid_request, kai_error
+from .metrics import Metrics
+from .service import Service
+from .settings import Settings
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+ROUTES = frozenset({"/slack/commands", "/slack/interactions", "/v1/chat", "/healthz", "/readyz", "/metrics"})
+
+
+class Measured:
+    """Counts requests by route and status and times them (a plain ASGI middleware: cheap)."""
+
+    def __init__(self, app: ASGIApp, metrics: Callable[[], Metrics | None]) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
+                       send: Callable[[Message], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            metrics = self.metrics()
+            if metrics is not None:
+                path = str(scope.get("path", ""))
+                route = path if path in ROUTES else ("/v1/approvals" if path.startswith("/v1/approvals/")
+                                                     else "other")
+                metrics.requests.labels(route, str(status[0])).inc()
+                metrics.latency.labels(route).observe(time.perf_counter() - started)
+
+
+def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
+    """The app; it builds its :class:`Service` from ``settings`` when it starts (or uses ``service``)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        running = service or Service(settings)
+        app.state.service = running
+        await running.start()
+        try:
+            yield
+        finally:
+            await running.stop()
+
+    app = FastAPI(title="kai", summary="Kubernetes ChatOps: Slack commands, approvals and a JSON API",
+                  version=_version(), lifespan=lifespan)
+    app.include_router(slack_routes.router)
+    app.include_router(api_routes.router)
+    app.add_exception_handler(KaiError, kai_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+
+    @app.get("/healthz", tags=["health"], summary="The process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], summary="The database and the cluster answer",
+             responses={503: {"description": "not ready"}})
+    async def readyz(request: Request) -> Response:
+        problems = await request.app.state.service.ready()
+        if problems:
+            return JSONResponse({"status": "not ready", "problems": problems}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics", response_class=Response)
+    async def metrics(request: Request) -> Response:
+        body, content_type = request.app.state.service.metrics.render()
+        return Response(body, media_type=content_type)
+
+    app.add_middleware(Measured, metrics=lambda: getattr(getattr(app.state, "service", None), "metrics", None))
+    return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kai")
+    except PackageNotFoundError:
+        return "0"

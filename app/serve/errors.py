@@ -1,0 +1,60 @@
+"""The one place where ``kai serve`` turns errors into HTTP responses."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tools.errors import (
+    Ambiguous,
+    ClusterError,
+    Conflict,
+    Denied,
+    InvalidInput,
+    KaiError,
+    NotFound,
+    StoreError,
+    UnknownTool,
+)
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+
+class HttpError(KaiError):
+    """A request refused at the HTTP level (signature, size, content type, token, rate)."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.headers = headers or {}
+
+
+STATUS: list[tuple[type[KaiError], int]] = [
+    (InvalidInput, 400), (UnknownTool, 400), (Ambiguous, 409), (NotFound, 404), (Denied, 403), (Conflict, 409),
+    (StoreError, 503), (ClusterError, 502),
+]
+
+
+def status_of(exc: KaiError) -> int:
+    if isinstance(exc, HttpError):
+        return exc.status
+    return next((code for kind, code in STATUS if isinstance(exc, kind)), 500)
+
+
+async def kai_error(_request: Request, exc: Exception) -> Response:
+    from starlette.responses import JSONResponse
+
+    assert isinstance(exc, KaiError)
+    headers = exc.headers if isinstance(exc, HttpError) else {}
+    return JSONResponse({"error": exc.code, "message": exc.message}, status_code=status_of(exc), headers=headers)
+
+
+async def invalid_request(_request: Request, exc: Exception) -> Response:
+    """FastAPI's validation errors as 400, with the fields named."""
+    from fastapi.exceptions import RequestValidationError
+    from starlette.responses import JSONResponse
+
+    assert isinstance(exc, RequestValidationError)
+    problems = [f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg', '')}" for err in exc.errors()]
+    return JSONResponse({"error": "invalid_input", "message": "; ".join(problems)[:1000]}, status_code=400)
