@@ -16,7 +16,9 @@ from tools.errors import KaiError
 
 from .ask_cmd import ask
 from .audit_cmd import audit
+from .mcp_cmd import mcp_server
 from .policy_cmd import policy
+from .serve_cmd import serve
 
 VERSION = "0.1.0"
 REPO = Path(__file__).resolve().parent.parent
@@ -74,6 +76,8 @@ def main() -> None:
 main.add_command(ask)
 main.add_command(policy)
 main.add_command(audit)
+main.add_command(mcp_server)
+main.add_command(serve)
 
 
 @main.command()
