@@ -103,16 +103,12 @@ class Service:
             await asyncio.wait_for(asyncio.to_thread(self.store.ping), 5)
         except (KaiError, TimeoutError) as exc:
             problems.append(f"database: {exc or 'no answer in 5 s'}")
-        cluster = self.executor.ctx.cluster
-        try:
-            await asyncio.wait_for(asyncio.to_thread(cluster._send, "GET", "/version", None, None, None,
-                                                     "application/json"), 5)
+        try:  # one GET without retries: a probe must answer quickly
+            await asyncio.wait_for(self.executor.ctx.cluster.request("GET", "/version", idempotent=False), 5)
         except TimeoutError:
             problems.append("cluster: no answer in 5 s")
-        except Exception as exc:
-            from tools.errors import translate
-
-            problems.append(f"cluster: {translate(exc)}")
+        except KaiError as exc:
+            problems.append(f"cluster: {exc}")
         return problems
 
     # --- who may ---------------------------------------------------------------------
@@ -227,7 +223,11 @@ class Service:
         runner = Runner(self.provider, self.executor, Caller(identity, session), system_prompt=self.prompt,
                         approve=Defer({**meta, "session": session}), sink=sink, history=history)
         async with self.running:
-            result = await asyncio.wait_for(runner.run(prompt), self.settings.run_timeout)
+            try:
+                result = await asyncio.wait_for(runner.run(prompt), self.settings.run_timeout)
+            except TimeoutError:
+                raise KaiError(f"the request took longer than {self.settings.run_timeout:.0f} s and was stopped; "
+                               "what ran before is in the audit") from None
         await asyncio.to_thread(self.store.append, session, runner.history[start:], start=start)
         return Reply(session, result, pending)
 
