@@ -46,9 +46,12 @@ def request_verb(request: Request, route: Route) -> str:
 
 
 def attributes(request: Request, route: Route) -> rbac.Attributes:
+    # kube-apiserver's RequestInfo reads /api/v1/namespaces/NAME[/sub] as in the namespace NAME,
+    # so a Role there grants access to the namespace's own object
+    own = route.res.plural == "namespaces" and not route.res.group and route.name
     return rbac.Attributes(verb=request_verb(request, route), group=route.res.group,
                            resource=route.res.plural, subresource=route.sub,
-                           namespace=route.namespace, name=route.name)
+                           namespace=route.name if own else route.namespace, name=route.name)
 
 
 class ResourceHandler:

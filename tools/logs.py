@@ -16,7 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from . import podstatus
 from .budget import count_tokens, render, tail_lines
 from .context import ToolContext
-from .errors import InvalidInput, KaiError, NotFound, trim
+from .errors import Forbidden, InvalidInput, KaiError, NotFound, trim
 from .inputs import ContainerName, KindName, NamespaceName, ObjectName
 from .objects import fits
 from .registry import ToolInput, ToolResult, tool
@@ -123,7 +123,12 @@ async def _target(ctx: ToolContext, args: LogsInput) -> Resolved:
             return await resolve(ctx.cluster, res, args.name, args.namespace, ctx.default_namespace)
         kinds = ()
     query = args.name.strip().lower()
-    listed = (await ctx.cluster.get(pods.path(args.namespace)))["items"]
+    try:
+        listed = (await ctx.cluster.get(pods.path(args.namespace)))["items"]
+    except Forbidden:  # no right to list the cluster's pods: those of the default namespace
+        if args.namespace:
+            raise
+        listed = (await ctx.cluster.get(pods.path(ctx.default_namespace)))["items"]
     exact = [p for p in listed if p["metadata"]["name"] == query]
     if len(exact) == 1:
         return Resolved(pods, query, exact[0]["metadata"].get("namespace"), exact[0])

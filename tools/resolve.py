@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .cluster import ApiResource, Cluster
-from .errors import Ambiguous, InvalidInput, NotFound
+from .errors import Ambiguous, Forbidden, InvalidInput, NotFound
 
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 LABEL_SELECTOR = re.compile(r"^[A-Za-z0-9_./\-=!,() ]*$")
@@ -103,7 +103,8 @@ async def require_namespace(cluster: Cluster, namespace: str) -> str:
 async def resolve(cluster: Cluster, kind: str | ApiResource, name: str, namespace: str | None = None,
                   default_namespace: str | None = None) -> Resolved:
     """The one object ``name`` means. ``namespace`` given: only there (it must exist);
-    otherwise the context's ``default_namespace`` first, then the one namespace holding it."""
+    otherwise the one namespace holding it, the context's ``default_namespace`` winning a tie
+    (and the only place looked in when the cluster may not be listed)."""
     res = kind if isinstance(kind, ApiResource) else await resolve_kind(cluster, kind)
     query = name.strip().lower()
     if not query:
@@ -124,7 +125,14 @@ async def resolve(cluster: Cluster, kind: str | ApiResource, name: str, namespac
         await require_namespace(cluster, scope)
         items = (await cluster.get(res.path(scope)))["items"]
     else:
-        items = (await cluster.get(res.path()))["items"]
+        try:
+            items = (await cluster.get(res.path()))["items"]
+        except Forbidden:
+            if not (res.namespaced and default_namespace):
+                raise
+            # an identity bound to some namespaces only (kai's chart: a Role per namespace) may
+            # not list the cluster: look where it may
+            return await resolve(cluster, res, name, default_namespace)
     found = [(i["metadata"].get("namespace"), i["metadata"]["name"], i) for i in items]
     exact = [f for f in found if f[1] == query]
     fuzzy = exact or [f for f in found if _matches(query, f[1])]
