@@ -11,11 +11,12 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tools.errors import KaiError
 
 from . import api_routes, slack_routes
-from .errors import invalid_request, kai_error
+from .errors import http_error, invalid_request, kai_error
 from .metrics import Metrics
 from .service import Service
 from .settings import Settings
@@ -77,6 +78,8 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
     app.include_router(api_routes.router)
     app.add_exception_handler(KaiError, kai_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["health"], summary="The process answers")
     async def healthz() -> dict[str, str]:
@@ -97,6 +100,33 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
 
     app.add_middleware(Measured, metrics=lambda: getattr(getattr(app.state, "service", None), "metrics", None))
     return app
+
+
+ERROR_SCHEMA = {"type": "object", "required": ["error", "message"],
+                "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
+REFUSALS = {"400": "invalid input", "401": "no or a wrong token or signature", "403": "refused by the policy",
+            "409": "already received or already decided", "413": "the body is over 1 MiB",
+            "415": "another content type", "429": "over the rate limit", "503": "the database does not answer"}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, saying what kai answers: 400 (not 422) for invalid input, and its refusals."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        doc = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+        for path, operations in doc.get("paths", {}).items():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                responses.pop("422", None)
+                if path.startswith(("/slack/", "/v1/")):
+                    for code, why in REFUSALS.items():
+                        responses.setdefault(code, {"description": why, "content": {
+                            "application/json": {"schema": ERROR_SCHEMA}}})
+        doc.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+        doc.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+        app.openapi_schema = doc
+    return app.openapi_schema
 
 
 def _version() -> str:

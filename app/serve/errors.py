@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from starlette.responses import Response
 
 
+CODES = {400: "invalid_input", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+         409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "rate_limited", 503: "unavailable"}
+
+
 class HttpError(KaiError):
     """A request refused at the HTTP level (signature, size, content type, token, rate)."""
 
@@ -28,6 +32,7 @@ class HttpError(KaiError):
         super().__init__(message)
         self.status = status
         self.headers = headers or {}
+        self.code = CODES.get(status, "error")
 
 
 STATUS: list[tuple[type[KaiError], int]] = [
@@ -48,6 +53,17 @@ async def kai_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, KaiError)
     headers = exc.headers if isinstance(exc, HttpError) else {}
     return JSONResponse({"error": exc.code, "message": exc.message}, status_code=status_of(exc), headers=headers)
+
+
+async def http_error(_request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such route, method not allowed, a body it cannot parse) in
+    the same shape as kai's."""
+    from starlette.exceptions import HTTPException
+    from starlette.responses import JSONResponse
+
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": CODES.get(exc.status_code, "error"), "message": str(exc.detail)},
+                        status_code=exc.status_code, headers=exc.headers)
 
 
 async def invalid_request(_request: Request, exc: Exception) -> Response:

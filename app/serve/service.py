@@ -251,6 +251,8 @@ class Service:
                 await self.sweep()
             except asyncio.CancelledError:
                 raise
+            except KaiError as exc:  # the database is away: say so once a sweep, no traceback
+                log.warning("sweeping failed: %s", exc)
             except Exception:
                 log.exception("sweeping failed")
 

@@ -29,7 +29,7 @@ async def read_body(request: Request, content_type: str | None = None) -> bytes:
         if given != content_type:
             raise HttpError(415, f"expected {content_type}, not {given or 'no content type'}")
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
         raise HttpError(413, f"the body is over {MAX_BODY} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -50,9 +50,13 @@ def verify(secret: str | None, request: Request, body: bytes, clock: Callable[[]
     signature = request.headers.get("x-slack-signature", "")
     if not stamp or not signature:
         raise HttpError(401, "missing Slack signature headers")
-    if not stamp.isdigit() or abs(clock() - int(stamp)) > WINDOW:
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12) or abs(clock() - int(stamp)) > WINDOW:
         raise HttpError(401, "stale or invalid request timestamp (more than 5 minutes off)")
-    if not SignatureVerifier(secret).is_valid(body, stamp, signature):
+    try:
+        valid = SignatureVerifier(secret).is_valid(body, stamp, signature)
+    except UnicodeDecodeError:  # the SDK hashes the body decoded as UTF-8, which Slack always sends
+        valid = False
+    if not valid:
         raise HttpError(401, "invalid Slack signature")
 
 
@@ -92,7 +96,7 @@ def click(fields: dict[str, str]) -> Click:
     need(fields, "payload")
     try:
         payload = json.loads(fields["payload"])
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep
         raise HttpError(400, "malformed payload: not JSON") from None
     if not isinstance(payload, dict) or payload.get("type") != "block_actions":
         raise HttpError(400, "malformed payload: only block_actions interactions are handled")
