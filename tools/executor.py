@@ -163,8 +163,11 @@ class Executor:
                 return await self._apply(run, change, "allow")
             await self._db(self.store.decide, run.call_id, decision="confirm", reason=verdict.reason,
                            preview=change.diff, command=change.command)
-            fingerprint = _fingerprint(tool.name, arguments, change)
             deferred = isinstance(approve, Defer)
+            # a deferred answer comes minutes later: bound to what the human saw (the previewed
+            # change), not to resourceVersions that any status update moves
+            fingerprint = (_seen(tool.name, arguments, change) if deferred
+                           else _fingerprint(tool.name, arguments, change))
             approval = await self._db(
                 self.store.create_approval, call_id=run.call_id, tool=tool.name, fingerprint=fingerprint,
                 summary=change.summary, preview=change.diff, command=change.command, requested_by=run.caller.identity,
@@ -244,7 +247,7 @@ class Executor:
             verdict = await self.guard.rbac(self.ctx, tool, change, run.caller)
         if verdict.decision == "deny":
             return await run.refuse(verdict, change)
-        if _fingerprint(tool.name, kept["arguments"], change) != approval.fingerprint:
+        if _seen(tool.name, kept["arguments"], change) != approval.fingerprint:
             return await run.fail(ApprovalExpired(f"{change.summary}: the objects changed since the preview, so "
                                                   "this approval no longer applies; nothing was done, ask again",
                                                   "approval"), change)
@@ -383,6 +386,15 @@ def front_meta(approval: Approval) -> dict[str, Any]:
         return {}
     front = json.loads(approval.meta or "{}").get("front") or {}
     return front if isinstance(front, dict) else {}
+
+
+def _seen(tool: str, arguments: dict[str, Any], change: Change) -> str:
+    """A deferred approval's binding: the tool, its exact arguments, and the change as previewed
+    (summary, command, diff). Planned again when answered, the call runs only if these are the
+    same: someone else's edit of what it changes voids it; a status update does not."""
+    canonical = json.dumps(arguments, sort_keys=True, default=str)
+    return hashlib.sha256(f"{tool}\n{canonical}\n{change.summary}\n{change.command}\n{change.diff}".encode()
+                          ).hexdigest()
 
 
 def _fingerprint(tool: str, arguments: dict[str, Any], change: Change) -> str:

@@ -15,7 +15,7 @@ from tests.conftest import Kubectl, replicas, wait_for
 from tools.audit import AuditStore
 
 from .conftest import start_kai
-from .slack import KaiServer, ResponseUrls, approval_id, button, command, sign, text_of
+from .slack import KaiServer, ResponseUrls, approval_id, button, command, free_port, sign, text_of
 
 
 def ask(kai: KaiServer, slack: ResponseUrls, text: str, hook: str, **who: str) -> tuple[float, str]:
@@ -121,3 +121,15 @@ def test_reads_answer_in_the_channel(kai: KaiServer, slack: ResponseUrls, text: 
     [answer] = slack.wait(hook, 1)
     assert answer["response_type"] == "in_channel" and "todo-backend" in text_of(answer)
     assert "✅" in text_of(answer)
+
+
+def test_another_replica_takes_the_click(kai: KaiServer, slack: ResponseUrls, namespace: str, kc: Kubectl,
+                                         tmp_path: Path) -> None:
+    other = KaiServer(free_port(), dict(kai.env), list(kai.args), tmp_path / "replica.log").start()
+    try:
+        approval = request_approval(kai, slack, namespace, 1, "replica")
+        click(other, slack, approval, "kai_approve", "replica-click")
+        assert "and done" in text_of(slack.wait("replica-click", 1)[0])
+        assert replicas(kc, namespace) == 1
+    finally:
+        other.stop()

@@ -14,6 +14,7 @@ import pytest
 
 import tools.workloads  # noqa: F401  (registration)
 from sandbox.control import Sandbox
+from tests.conftest import wait_for
 from tests.tools.conftest import Kubectl
 from tests.tools.received import Received
 from tools import policy as policies
@@ -149,3 +150,19 @@ def test_only_deferred_approvals_are_answered_this_way(cluster: Sandbox, db: str
         asyncio.run(executor.answer(interactive.approval_id, BOSS, True))
     with pytest.raises(NotFound):
         asyncio.run(executor.answer("no-such-approval", BOSS, True))
+
+
+def test_a_status_update_while_waiting_does_not_void_it(cluster: Sandbox, db: str, kc: Kubectl, fresh_todo: str,
+                                                        executors: list[Executor]) -> None:
+    executor = process(cluster, db, executors)
+    waiting = ask(executor, fresh_todo)
+    version = kc.json("get", "deploy", "todo-backend", "-n", fresh_todo)["metadata"]["resourceVersion"]
+    pod = kc("get", "pods", "-n", fresh_todo, "-l", "app.kubernetes.io/component=backend", "-o",
+             "jsonpath={.items[0].metadata.name}")
+    kc("delete", "pod", pod, "-n", fresh_todo, "--wait=false")  # the controllers update the status meanwhile
+    wait_for(lambda: kc.json("get", "deploy", "todo-backend", "-n", fresh_todo)["metadata"]["resourceVersion"]
+             != version, timeout=30)
+    assert waiting.approval_id is not None
+    done = asyncio.run(executor.answer(waiting.approval_id, BOSS, True))
+    assert done.ok, done.text
+    assert count(kc, fresh_todo) == 3
