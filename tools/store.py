@@ -12,8 +12,9 @@ in Python, stored as UTC in both databases (:class:`UTCDateTime`).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -187,6 +188,10 @@ class Store:
     def __init__(self, url: str | None = None) -> None:
         self.url = database_url(url)
         self.engine = make_engine(self.url)
+        # SQLite lets one writer in at a time and makes the others sleep and retry (1, 2, 5 … 100 ms);
+        # queued on a lock instead, the threads of this process take turns as soon as each is done
+        self.writing: AbstractContextManager[object] = (
+            threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext())
         try:
             self._create_tables()
         except SQLAlchemyError as exc:
@@ -212,7 +217,7 @@ class Store:
     def transaction(self, doing: str) -> Iterator[Session]:
         """A session whose work is committed on leaving (rolled back on an error)."""
         try:
-            with Session(self.engine, expire_on_commit=False) as session:
+            with self.writing, Session(self.engine, expire_on_commit=False) as session:
                 yield session
                 session.commit()
         except KaiError:

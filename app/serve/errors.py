@@ -35,9 +35,15 @@ class HttpError(KaiError):
         self.code = CODES.get(status, "error")
 
 
+class Busy(KaiError):
+    """This process has as many requests waiting as it may take (KAI_MAX_QUEUE)."""
+
+    code = "busy"
+
+
 STATUS: list[tuple[type[KaiError], int]] = [
     (InvalidInput, 400), (UnknownTool, 400), (Ambiguous, 409), (NotFound, 404), (Denied, 403), (Conflict, 409),
-    (StoreError, 503), (ClusterError, 502),
+    (StoreError, 503), (Busy, 503), (ClusterError, 502),
 ]
 
 

@@ -53,7 +53,7 @@ class ServeStore(SessionStore):
         row = InboxRequest(id=key, kind=kind, identity=identity, channel=channel, body=body, reply_to=reply_to,
                            created_at=utcnow())
         try:
-            with Session(self.engine) as db:
+            with self.writing, Session(self.engine) as db:
                 db.add(row)
                 db.commit()
         except IntegrityError:
@@ -70,10 +70,15 @@ class ServeStore(SessionStore):
                            .values(state="running", owner=owner, started_at=utcnow()))
         return self.request(key) if done.rowcount == 1 else None
 
-    def complete(self, key: str, *, ok: bool, reply: str) -> None:
+    def complete(self, key: str, *, ok: bool, reply: str, only_running: bool = False) -> bool:
+        """End a request ``done`` or ``failed``; with ``only_running``, only one still running
+        (so of several processes ending an abandoned request, one does). True when it changed."""
+        query = update(InboxRequest).where(col(InboxRequest.id) == key)
+        if only_running:
+            query = query.where(col(InboxRequest.state) == "running")
         with self.transaction("completing a request") as db:
-            db.exec(update(InboxRequest).where(col(InboxRequest.id) == key)
-                    .values(state="done" if ok else "failed", reply=reply, finished_at=utcnow()))
+            done = db.exec(query.values(state="done" if ok else "failed", reply=reply, finished_at=utcnow()))
+        return bool(done.rowcount == 1)
 
     def request(self, key: str) -> InboxRequest:
         with self.reading("reading a request") as db:
@@ -89,6 +94,14 @@ class ServeStore(SessionStore):
                                 .where(col(InboxRequest.state) == "queued",
                                        col(InboxRequest.created_at) <= utcnow() - older_than)
                                 .order_by(col(InboxRequest.created_at)).limit(limit)).all())
+
+    def stale(self, *, older_than: timedelta) -> list[InboxRequest]:
+        """Requests running for longer than ``older_than``: their process has gone."""
+        with self.reading("listing stale requests") as db:
+            return list(db.exec(select(InboxRequest)
+                                .where(col(InboxRequest.state) == "running",
+                                       col(InboxRequest.started_at) <= utcnow() - older_than)
+                                .order_by(col(InboxRequest.started_at)).limit(100)).all())
 
     def requests(self, *, state: State | None = None, limit: int = 1000) -> list[InboxRequest]:
         query = select(InboxRequest)

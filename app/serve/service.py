@@ -23,11 +23,14 @@ from urllib.parse import urlsplit
 from tools.errors import Conflict, Denied, InvalidInput, KaiError, NotFound
 
 from . import blocks
+from .errors import Busy
 from .limits import RateLimiter
 from .metrics import Metrics
 from .settings import Settings
 
 if TYPE_CHECKING:
+    import aiohttp
+
     from agent.events import Event
     from agent.runner import RunResult
     from tools.executor import Outcome
@@ -37,6 +40,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("kai.serve")
 POST_ATTEMPTS = 3
 LEFT_OVER = timedelta(seconds=30)  # a queued request this old was left by a process that stopped
+STOP_GRACE = 15.0  # seconds the requests being run get to finish when kai serve stops
+STOP = ""  # what tells a worker to end (no request key is empty)
 
 
 @dataclass(frozen=True)
@@ -78,19 +83,36 @@ class Service:
         self.queue: asyncio.Queue[str] = asyncio.Queue()
         self.running = asyncio.Semaphore(settings.workers)
         self._tasks: list[asyncio.Task[None]] = []
+        self._sweeping: asyncio.Task[None] | None = None
+        self._current: dict[str, InboxRequest] = {}  # claimed by this process and running
+        self._stopping = False
+        self._session: aiohttp.ClientSession | None = None  # one connection pool for every reply
 
     # --- life --------------------------------------------------------------------------
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._worker(), name=f"kai-worker-{i}")
                        for i in range(self.settings.workers)]
-        self._tasks.append(asyncio.create_task(self._sweeper(), name="kai-sweeper"))
+        self._sweeping = asyncio.create_task(self._sweeper(), name="kai-sweeper")
         await self._pick_up(timedelta(0))  # what a stopped process accepted and never ran
 
-    async def stop(self) -> None:
-        for task in self._tasks:
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Let the requests being run finish (for ``grace`` seconds), then stop. Requests still
+        queued stay in the inbox for the next process; one cut off while running is ended
+        ``failed``, and its requester told (it is not run again: part of it may have happened)."""
+        self._stopping = True
+        if self._sweeping is not None:
+            self._sweeping.cancel()
+        for _ in self._tasks:
+            self.queue.put_nowait(STOP)
+        _, late = await asyncio.wait(self._tasks, timeout=grace)
+        for task in late:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*filter(None, [self._sweeping, *self._tasks]), return_exceptions=True)
+        for request in list(self._current.values()):
+            await self._abandon(request, "kai stopped while working on this")
+        if self._session is not None:
+            await self._session.close()
         await self.provider.aclose()
         self.executor.close()
         self.executor.ctx.cluster.close()
@@ -101,14 +123,14 @@ class Service:
         problems = []
         try:
             await asyncio.wait_for(asyncio.to_thread(self.store.ping), 5)
-        except (KaiError, TimeoutError) as exc:
-            problems.append(f"database: {exc or 'no answer in 5 s'}")
+        except (KaiError, TimeoutError) as exc:  # the details (host, driver) go to the log only
+            log.warning("not ready: database: %s", exc or "no answer in 5 s")
+            problems.append("database: does not answer")
         try:  # one GET without retries: a probe must answer quickly
             await asyncio.wait_for(self.executor.ctx.cluster.request("GET", "/version", idempotent=False), 5)
-        except TimeoutError:
-            problems.append("cluster: no answer in 5 s")
-        except KaiError as exc:
-            problems.append(f"cluster: {exc}")
+        except (KaiError, TimeoutError) as exc:
+            log.warning("not ready: cluster: %s", exc or "no answer in 5 s")
+            problems.append("cluster: does not answer")
         return problems
 
     # --- who may ---------------------------------------------------------------------
@@ -131,7 +153,10 @@ class Service:
     async def submit(self, key: str, *, kind: str, identity: str, body: str, channel: str = "",
                      reply_to: str | None = None) -> bool:
         """Store a request and queue it; False when it was accepted before. StoreError when
-        the database cannot take it (then nothing was accepted)."""
+        the database cannot take it, Busy when this process has too much queued (then nothing
+        was accepted)."""
+        if self._stopping or self.queue.qsize() >= self.settings.max_queue:
+            raise Busy(f"kai is busy ({self.queue.qsize()} requests waiting); nothing was done, try again shortly")
         accepted = await asyncio.to_thread(self.store.accept, key, kind=kind,  # type: ignore[arg-type]
                                            identity=identity, body=body, channel=channel, reply_to=reply_to)
         if accepted:
@@ -143,10 +168,14 @@ class Service:
         while True:
             key = await self.queue.get()
             self.metrics.queued.set(self.queue.qsize())
+            if self._stopping or key == STOP:
+                return
             try:
                 request = await asyncio.to_thread(self.store.claim, key, self.owner)
                 if request is not None:
+                    self._current[key] = request
                     await self._handle(request)
+                    del self._current[key]
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -266,6 +295,16 @@ class Service:
             if isinstance(reply_to, str):
                 await self.reply(reply_to, blocks.expired(approval.summary, approval.id))
         await self._pick_up(LEFT_OVER)
+        stale = timedelta(seconds=self.settings.run_timeout + 60)  # longer than any run: its process is gone
+        for request in await asyncio.to_thread(self.store.stale, older_than=stale):
+            if request.id not in self._current:
+                await self._abandon(request, "the kai process working on this stopped")
+
+    async def _abandon(self, request: InboxRequest, why: str) -> None:
+        said = f"{why}; it was not finished and will not be run again. `kai audit` shows what it did."
+        if await asyncio.to_thread(self.store.complete, request.id, ok=False, reply=said, only_running=True):
+            self.metrics.commands.labels("abandoned").inc()
+            await self.reply(request.reply_to, blocks.notice(said))
 
     async def _pick_up(self, older_than: timedelta) -> None:
         for request in await asyncio.to_thread(self.store.queued, older_than=older_than):
@@ -277,9 +316,12 @@ class Service:
         """Post to a Slack ``response_url``, in order, retrying 5xx, 429 and connection errors."""
         if not url:
             return False
+        import aiohttp
         from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-        client = AsyncWebhookClient(url, timeout=10)
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+        client = AsyncWebhookClient(url, timeout=10, session=self._session)
         for attempt in range(POST_ATTEMPTS):
             try:
                 response = await client.send_dict(message)

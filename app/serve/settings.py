@@ -29,6 +29,7 @@ class Settings:
     workers: int = 4  # KAI_WORKERS: requests run at once by this process
     response_hosts: tuple[str, ...] = SLACK_HOSTS  # KAI_SLACK_RESPONSE_HOSTS: where replies may be posted
     run_timeout: float = 300.0  # KAI_RUN_TIMEOUT: seconds one request may run
+    max_queue: int = 5000  # KAI_MAX_QUEUE: requests waiting in this process before new ones are refused
     sweep_seconds: float = 15.0  # KAI_SWEEP_SECONDS: how often to look for late approvals and left-over requests
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
@@ -50,10 +51,13 @@ class Settings:
                                     if h.strip()) or SLACK_HOSTS,
             "run_timeout": _number(env, "KAI_RUN_TIMEOUT", 300.0, float),
             "sweep_seconds": _number(env, "KAI_SWEEP_SECONDS", 15.0, float),
+            "max_queue": _number(env, "KAI_MAX_QUEUE", 5000, int),
             "env": env,
         }
         values.update({k: v for k, v in flags.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
+        if settings.max_queue < 1:
+            raise KaiError(f"KAI_MAX_QUEUE must be at least 1, not {settings.max_queue}")
         if settings.workers < 1:
             raise KaiError(f"KAI_WORKERS must be at least 1, not {settings.workers}")
         if settings.run_timeout <= 0 or settings.sweep_seconds <= 0:

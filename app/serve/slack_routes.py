@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from tools.errors import StoreError
 
 from . import blocks
-from .errors import HttpError
+from .errors import Busy, HttpError
 from .slack_request import FORM, click, form, need, read_body, verify
 
 if TYPE_CHECKING:
@@ -69,6 +69,8 @@ async def commands(request: Request) -> Response:
                                         channel=fields.get("channel_id", ""), reply_to=fields["response_url"])
     except StoreError:
         return ephemeral(DATABASE_DOWN)
+    except Busy as exc:
+        return ephemeral(exc.message)
     if not accepted:
         return _duplicate(request)
     return ephemeral(f"Working on it: `{blocks.escape(text)}`")
@@ -94,6 +96,8 @@ async def interactions(request: Request) -> Response:
                                         body=answer, channel=pressed.channel, reply_to=pressed.response_url)
     except StoreError:
         return ephemeral(DATABASE_DOWN)
+    except Busy as exc:
+        return ephemeral(exc.message)
     if not accepted:
         return _duplicate(request)
     return Response(status_code=200)
