@@ -32,6 +32,7 @@ bench: install
 	$(BIN)/python -m benchmarks.guard --out benchmarks/results/guard.json
 	$(BIN)/python -m benchmarks.offline_planner --out benchmarks/results/offline_planner.json
 	$(BIN)/python -m benchmarks.cli --out benchmarks/results/cli.json
+	$(BIN)/python -m benchmarks.serve_load --out benchmarks/results/serve_load.json
 
 # The REPL on kai's sandbox with the todo stack installed by Helm (offline provider unless a key is set).
 # The sandbox keeps running afterwards: `.venv/bin/kai sandbox down` stops it.

@@ -182,16 +182,48 @@ def store_error(exc: BaseException, doing: str) -> StoreError:
     return StoreError(trim(f"audit database: {doing} failed: {name}: {words}"))
 
 
+class Turns:
+    """The writers of one process take turns on a SQLite database, urgent ones first.
+
+    SQLite lets one writer in at a time and makes the others sleep and retry (1, 2, 5 … 100 ms);
+    waiting here instead, each wakes as soon as the one before is done. Urgent writers (accepting
+    a request someone is waiting to see acknowledged) go before the background's. Reentrant.
+    """
+
+    def __init__(self) -> None:
+        self._turn = threading.Condition()
+        self._holder: int | None = None
+        self._depth = 0
+        self._urgent = 0
+
+    @contextmanager
+    def take(self, urgent: bool = False) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._turn:
+            if self._holder != me:
+                self._urgent += urgent
+                while self._holder is not None or (not urgent and self._urgent):
+                    self._turn.wait()
+                self._urgent -= urgent
+                self._holder = me
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._turn:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._holder = None
+                    self._turn.notify_all()
+
+
 class Store:
     """The engine of one database URL and its tables (created on first use)."""
 
     def __init__(self, url: str | None = None) -> None:
         self.url = database_url(url)
         self.engine = make_engine(self.url)
-        # SQLite lets one writer in at a time and makes the others sleep and retry (1, 2, 5 … 100 ms);
-        # queued on a lock instead, the threads of this process take turns as soon as each is done
-        self.writing: AbstractContextManager[object] = (
-            threading.RLock() if self.engine.dialect.name == "sqlite" else nullcontext())
+        self.turns = Turns() if self.engine.dialect.name == "sqlite" else None
         try:
             self._create_tables()
         except SQLAlchemyError as exc:
@@ -213,11 +245,15 @@ class Store:
                 if attempt == 2:
                     raise
 
+    def writing(self, urgent: bool = False) -> AbstractContextManager[object]:
+        """This process's turn to write (SQLite; PostgreSQL needs none)."""
+        return self.turns.take(urgent) if self.turns is not None else nullcontext()
+
     @contextmanager
     def transaction(self, doing: str) -> Iterator[Session]:
         """A session whose work is committed on leaving (rolled back on an error)."""
         try:
-            with self.writing, Session(self.engine, expire_on_commit=False) as session:
+            with self.writing(), Session(self.engine, expire_on_commit=False) as session:
                 yield session
                 session.commit()
         except KaiError:

@@ -9,13 +9,16 @@ conditional ``UPDATE``, so of several kai processes on the database exactly one 
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import Table, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import Text
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, SQLModel, col, select
 
 from agent.sessions import SessionStore
 from tools.errors import NotFound
@@ -50,17 +53,32 @@ class ServeStore(SessionStore):
     def accept(self, key: str, *, kind: Kind, identity: str, body: str, channel: str = "",
                reply_to: str | None = None) -> bool:
         """Store a request; False when ``key`` was accepted before (it must not run again)."""
-        row = InboxRequest(id=key, kind=kind, identity=identity, channel=channel, body=body, reply_to=reply_to,
-                           created_at=utcnow())
+        return self.accept_many([dict(id=key, kind=kind, identity=identity, body=body, channel=channel,
+                                      reply_to=reply_to)])[0]
+
+    def accept_many(self, rows: list[dict[str, Any]]) -> list[bool]:
+        """Store requests in one transaction (one disk sync for all); for each, False when its
+        key was accepted before."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        insert = sqlite.insert if self.engine.dialect.name == "sqlite" else postgresql.insert
+        table: Table = InboxRequest.__table__  # type: ignore[attr-defined]
+        now = utcnow()
+        first: dict[str, dict[str, Any]] = {}
+        for row in rows:  # a key twice in one group: the first is the one accepted
+            first.setdefault(row["id"], {**row, "state": "queued", "created_at": now})
         try:
-            with self.writing, Session(self.engine) as db:
-                db.add(row)
-                db.commit()
-        except IntegrityError:
-            return False
+            with self.writing(urgent=True), self.engine.begin() as db:  # one statement: one round trip
+                done = db.execute(insert(table).values(list(first.values()))
+                                  .on_conflict_do_nothing().returning(table.c.id))
+                new = {str(key) for key, in done}
         except SQLAlchemyError as exc:
             raise store_error(exc, "accepting a request") from exc
-        return True
+        stored = []
+        for row in rows:
+            stored.append(row["id"] in new)
+            new.discard(row["id"])  # the same key again later in the group was not stored
+        return stored
 
     def claim(self, key: str, owner: str) -> InboxRequest | None:
         """Take a queued request to run it; None when another process took it first."""
@@ -109,3 +127,45 @@ class ServeStore(SessionStore):
             query = query.where(col(InboxRequest.state) == state)
         with self.reading("listing requests") as db:
             return list(db.exec(query.order_by(col(InboxRequest.created_at)).limit(limit)).all())
+
+
+class Acceptor:
+    """Accepts written in groups: the requests that arrive while one commit is on its way go
+    together in the next, one transaction and one disk sync for all, on a thread of its own, so
+    an acknowledgement waits for at most two commits whatever the rate."""
+
+    def __init__(self, store: ServeStore, accepted: Callable[[str], None]) -> None:
+        self.store = store
+        self.accepted = accepted  # called with each new key, in order
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="kai-accept")
+
+    async def accept(self, row: dict[str, Any]) -> bool:
+        """Store ``row`` (an :class:`InboxRequest`'s fields); False when its key was seen before."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[bool] = loop.create_future()
+        self._pending.append((row, done))
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._write())
+        return await done
+
+    async def _write(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            group, self._pending = self._pending, []
+            try:
+                stored = await loop.run_in_executor(self._thread, self.store.accept_many, [r for r, _ in group])
+            except Exception as exc:  # StoreError: none of the group was accepted
+                for _, done in group:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (row, done), new in zip(group, stored, strict=True):
+                if new:
+                    self.accepted(row["id"])  # queued even if the one waiting has gone
+                if not done.done():
+                    done.set_result(new)
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True)

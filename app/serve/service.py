@@ -64,7 +64,7 @@ class Service:
         from tools.executor import Executor
 
         from ..chat import find_kubeconfig
-        from .inbox import ServeStore
+        from .inbox import Acceptor, ServeStore
 
         self.settings = settings
         self.metrics = Metrics()
@@ -73,6 +73,7 @@ class Service:
         self.provider_name = settings.provider or default_provider(settings.env)
         self.provider = create_provider(self.provider_name, ProviderSettings(model=settings.model, env=settings.env))
         self.store: ServeStore = ServeStore(settings.database_url)
+        self.acceptor = Acceptor(self.store, self._queue)
         ctx = ToolContext(Cluster(kubeconfig=kubeconfig, context=settings.context, timeout=15.0),
                           namespace=settings.namespace)
         self.executor = Executor(ctx, self.policy, self.store)
@@ -113,6 +114,7 @@ class Service:
             await self._abandon(request, "kai stopped while working on this")
         if self._session is not None:
             await self._session.close()
+        self.acceptor.close()
         await self.provider.aclose()
         self.executor.close()
         self.executor.ctx.cluster.close()
@@ -155,14 +157,16 @@ class Service:
         """Store a request and queue it; False when it was accepted before. StoreError when
         the database cannot take it, Busy when this process has too much queued (then nothing
         was accepted)."""
-        if self._stopping or self.queue.qsize() >= self.settings.max_queue:
+        if self._stopping:
+            raise Busy("kai is restarting; nothing was done, try again in a moment")
+        if self.queue.qsize() >= self.settings.max_queue:
             raise Busy(f"kai is busy ({self.queue.qsize()} requests waiting); nothing was done, try again shortly")
-        accepted = await asyncio.to_thread(self.store.accept, key, kind=kind,  # type: ignore[arg-type]
-                                           identity=identity, body=body, channel=channel, reply_to=reply_to)
-        if accepted:
-            self.queue.put_nowait(key)
-            self.metrics.queued.set(self.queue.qsize())
-        return accepted
+        return await self.acceptor.accept(dict(id=key, kind=kind, identity=identity, body=body, channel=channel,
+                                               reply_to=reply_to))
+
+    def _queue(self, key: str) -> None:
+        self.queue.put_nowait(key)
+        self.metrics.queued.set(self.queue.qsize())
 
     async def _worker(self) -> None:
         while True:
@@ -172,14 +176,15 @@ class Service:
                 return
             try:
                 request = await asyncio.to_thread(self.store.claim, key, self.owner)
-                if request is not None:
-                    self._current[key] = request
-                    await self._handle(request)
-                    del self._current[key]
+                if request is None:
+                    continue  # another process took it
+                self._current[key] = request
+                await self._handle(request)
             except asyncio.CancelledError:
-                raise
+                raise  # cut off: stop() ends what is left in _current
             except Exception:
                 log.exception("request %s failed", key)
+            self._current.pop(key, None)
 
     async def _handle(self, request: InboxRequest) -> None:
         ok, said = True, ""

@@ -4,6 +4,7 @@ process, one cut off while running is ended and its requester told — never run
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import update
 from sqlmodel import col
@@ -45,4 +46,15 @@ def test_a_request_cut_off_while_running_is_ended_not_rerun(kai: KaiServer, slac
     ended = store.request(key)
     assert ended.state == "failed" and ended.owner == "gone-host:1:abc"
     assert not [r for r in store.records(tool="scale", limit=1000) if '"9"' in r.arguments]  # never run
+    store.close()
+
+
+def test_accepting_in_groups(tmp_path: Path) -> None:
+    store = ServeStore(f"sqlite:///{tmp_path / 'kai.db'}")
+    row = {"kind": "command", "identity": "slack:T1/U1", "body": "show pods", "channel": "C1", "reply_to": None}
+    assert store.accept("a", **row)  # type: ignore[arg-type]
+    stored = store.accept_many([{"id": "b", **row}, {"id": "a", **row}, {"id": "b", **row}, {"id": "c", **row}])
+    assert stored == [True, False, False, True]
+    listed = store.requests()
+    assert sorted(r.id for r in listed) == ["a", "b", "c"] and {r.state for r in listed} == {"queued"}
     store.close()
