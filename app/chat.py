@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tools.cluster import in_pod
 from tools.errors import KaiError
 
 if TYPE_CHECKING:
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from tools.executor import ApproveFn, Executor
 
 SANDBOX_KUBECONFIG = Path(".kai/sandbox/kubeconfig")
-SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"  # as tools.cluster reads it in a pod
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def find_kubeconfig(given: Path | None, env: Mapping[str, str]) -> Path | None:
     home = Path(env.get("HOME") or Path.home()) / ".kube" / "config"
     if home.is_file():
         return home
-    if env.get("KUBERNETES_SERVICE_HOST") and Path(SERVICE_ACCOUNT, "token").is_file():
+    if in_pod(env):
         return None
     if SANDBOX_KUBECONFIG.is_file():
         return SANDBOX_KUBECONFIG.resolve()

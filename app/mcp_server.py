@@ -202,6 +202,9 @@ def elicitation_approver(session: ServerSession, request_id: types.RequestId, id
     call's request. Declined, cancelled, unanswered or failed: not approved."""
 
     async def approve(request: ApprovalRequest) -> ApprovalAnswer:
+        if not executor.policy.may_approve(identity, request.caller.identity):  # asking would be in vain
+            return ApprovalAnswer(False, identity, f"the policy does not let {identity} approve this "
+                                                   "(approval.self_approve, approval.approver_roles)")
         wait = max((request.expires_at - executor.now()).total_seconds(), 0.0)
         result: types.ElicitResult | None = None
         try:

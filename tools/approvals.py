@@ -90,6 +90,17 @@ class ApprovalStore(Store):
                 .values(used_at=when))
         return done.rowcount == 1
 
+    def forget_call(self, approval_id: str) -> None:
+        """Drop the arguments a deferred call kept in ``meta`` (they may hold what the audit row
+        redacts), once its approval is answered or expired: nothing needs them any more."""
+        with self.transaction("forgetting a kept call") as session:
+            found = session.get(Approval, approval_id)
+            meta = json.loads(found.meta) if found is not None and found.meta else {}
+            call = meta.get("call")
+            if found is not None and isinstance(call, dict) and call.get("arguments") is not None:
+                call["arguments"] = None
+                found.meta = json.dumps(meta, sort_keys=True, default=str)
+
     def pending_approvals(self, now: datetime | None = None) -> list[Approval]:
         """Approvals still waiting for an answer and not yet expired, oldest first."""
         when = _now(now)

@@ -12,6 +12,7 @@ import asyncio
 import os
 import random
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,11 @@ MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 SERVICE_ACCOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+def in_pod(env: Mapping[str, str]) -> bool:
+    """Whether this runs in a Kubernetes pod with a ServiceAccount token mounted."""
+    return bool(env.get("KUBERNETES_SERVICE_HOST")) and Path(SERVICE_ACCOUNT, "token").is_file()
 
 
 @dataclass(frozen=True)
@@ -96,7 +102,7 @@ class Cluster:
     def in_cluster(self) -> bool:
         """No kubeconfig anywhere, inside a pod: the pod's ServiceAccount (as kubectl and Helm do)."""
         return (self._config_file() is None and not (Path.home() / ".kube" / "config").is_file()
-                and bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and Path(SERVICE_ACCOUNT, "token").is_file())
+                and in_pod(os.environ))
 
     @property
     def api(self) -> Any:
@@ -108,6 +114,9 @@ class Cluster:
                 api: Any
                 try:
                     if self.in_cluster:
+                        if self.context:
+                            raise KaiError(f"no kubeconfig here to take context {self.context!r} from "
+                                           "(in a pod, kai uses its ServiceAccount)")
                         configuration = client.Configuration()
                         config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
                         api = client.ApiClient(configuration)

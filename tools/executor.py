@@ -204,13 +204,16 @@ class Executor:
         return await run.fail(KaiError(f"{tool.name}: the objects kept changing while waiting for approval; "
                                        "nothing was done"), change)
 
-    async def answer(self, approval_id: str, approver: str, approved: bool, note: str = "") -> Outcome:
+    async def answer(self, approval_id: str, approver: str, approved: bool, note: str = "",
+                     at: datetime | None = None) -> Outcome:
         """A human's answer to a deferred call (:class:`Defer`), in any kai process: check that
         ``approver`` may answer, record it, and run the call if approved — planned again, and only
-        if it is still the change that was previewed. Raises :class:`NotFound` (no such approval),
+        if it is still the change that was previewed. ``at``: when the answer was given (accepted
+        by a front end), if not now. Raises :class:`NotFound` (no such approval),
         :class:`InvalidInput` (not a deferred call), :class:`Denied` (this approver may not; the
         approval stays open) and :class:`Conflict` (already answered). What became of the call is
-        the returned :class:`Outcome`, as from :meth:`call`."""
+        the returned :class:`Outcome`, as from :meth:`call`. Once answered, the call's kept
+        arguments are forgotten (the audit row keeps them redacted)."""
         approval = await self._db(self.store.approval, approval_id)
         kept = _kept_call(approval)
         caller = Caller(kept["identity"], kept.get("session"))
@@ -218,24 +221,27 @@ class Executor:
             raise Denied(f"{approver} may not approve changes requested by {approval.requested_by}", "approval")
         run = _Run(self, approval.call_id, approval.tool, caller, time.monotonic())
         run.approval_id = approval_id
+        when = at or self.now()
         try:
-            await self._db(self.store.decide_approval, approval_id, approve=approved, approver=approver,
-                           now=self.now())
+            await self._db(self.store.decide_approval, approval_id, approve=approved, approver=approver, now=when)
         except ApprovalExpired as exc:
+            await self._db(self.store.forget_call, approval_id)
             return await run.fail(exc)
         run.approver = approver
-        if not approved:
-            return await run.fail(Rejected(f"{approver} rejected: {approval.summary}"
-                                           + (f" ({note})" if note else ""), "approval"))
         try:
-            return await self._run_approved(run, approval, kept)
+            if not approved:
+                return await run.fail(Rejected(f"{approver} rejected: {approval.summary}"
+                                               + (f" ({note})" if note else ""), "approval"))
+            return await self._run_approved(run, approval, kept, when)
         except KaiError as exc:
             return await run.fail(exc)
         except Exception as exc:
             log.exception("approved call %s failed", approval.tool)
             return await run.fail(translate(exc))
+        finally:
+            await self._db(self.store.forget_call, approval_id)
 
-    async def _run_approved(self, run: _Run, approval: Approval, kept: dict[str, Any]) -> Outcome:
+    async def _run_approved(self, run: _Run, approval: Approval, kept: dict[str, Any], when: datetime) -> Outcome:
         tool = self.registry.get(approval.tool)
         args = tool.validate(kept["arguments"])
         verdict = self.guard.before(tool, args, run.caller)  # the policy or the rate may have changed since
@@ -251,7 +257,7 @@ class Executor:
             return await run.fail(ApprovalExpired(f"{change.summary}: the objects changed since the preview, so "
                                                   "this approval no longer applies; nothing was done, ask again",
                                                   "approval"), change)
-        if not await self._db(self.store.consume_approval, approval.id, approval.fingerprint, now=self.now()):
+        if not await self._db(self.store.consume_approval, approval.id, approval.fingerprint, now=when):
             return await run.fail(ApprovalExpired(f"the approval for {change.summary} is no longer valid",
                                                   "approval"), change)
         await self._db(self.store.approved, run.call_id, approver=run.approver, approval_id=approval.id)
@@ -265,6 +271,7 @@ class Executor:
             if _is_kept(approval):
                 await self._db(self.store.finish, approval.call_id, outcome="expired",
                                error=f"no answer before {approval.expires_at:%H:%M:%S} UTC", duration_ms=0.0)
+                await self._db(self.store.forget_call, approval.id)
         return late
 
     async def _apply(self, run: _Run, change: Change, decision: str) -> Outcome:

@@ -16,14 +16,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from tools.errors import KaiError
 
 from . import api_routes, slack_routes
-from .errors import http_error, invalid_request, kai_error
+from .errors import http_error, invalid_request, kai_error, unexpected
 from .metrics import Metrics
 from .service import Service
-from .settings import Settings
+from .settings import MAX_BODY, Settings
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+TOO_LARGE = f"the body is over {MAX_BODY} bytes"
 ROUTES = frozenset({"/slack/commands", "/slack/interactions", "/v1/chat", "/healthz", "/readyz", "/metrics"})
 
 
@@ -59,6 +60,36 @@ class Measured:
                 metrics.latency.labels(route).observe(time.perf_counter() - started)
 
 
+class Limited:
+    """Bodies over 1 MiB are refused (413) before any route reads them: by their Content-Length,
+    or once that much has come in."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Message]],
+                       send: Callable[[Message], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            response = JSONResponse({"error": "too_large", "message": TOO_LARGE}, status_code=413)
+            await response(scope, receive, send)
+            return
+        seen = 0
+
+        async def counting() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY:
+                raise StarletteHTTPException(413, TOO_LARGE)  # routes let it through; http_error answers
+            return message
+
+        await self.app(scope, counting, send)
+
+
 def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
     """The app; it builds its :class:`Service` from ``settings`` when it starts (or uses ``service``)."""
 
@@ -79,6 +110,7 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
     app.add_exception_handler(KaiError, kai_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
 
     @app.get("/healthz", tags=["health"], summary="The process answers")
@@ -98,6 +130,7 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
         body, content_type = request.app.state.service.metrics.render()
         return Response(body, media_type=content_type)
 
+    app.add_middleware(Limited)
     app.add_middleware(Measured, metrics=lambda: getattr(getattr(app.state, "service", None), "metrics", None))
     return app
 

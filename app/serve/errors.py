@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from tools.errors import (
@@ -25,6 +26,9 @@ CODES = {400: "invalid_input", 401: "unauthorized", 403: "forbidden", 404: "not_
          409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "rate_limited", 503: "unavailable"}
 
 
+log = logging.getLogger("kai.serve")
+
+
 class HttpError(KaiError):
     """A request refused at the HTTP level (signature, size, content type, token, rate)."""
 
@@ -41,9 +45,15 @@ class Busy(KaiError):
     code = "busy"
 
 
+class TimedOut(KaiError):
+    """A request ran longer than KAI_RUN_TIMEOUT."""
+
+    code = "timeout"
+
+
 STATUS: list[tuple[type[KaiError], int]] = [
     (InvalidInput, 400), (UnknownTool, 400), (Ambiguous, 409), (NotFound, 404), (Denied, 403), (Conflict, 409),
-    (StoreError, 503), (Busy, 503), (ClusterError, 502),
+    (StoreError, 503), (Busy, 503), (TimedOut, 504), (ClusterError, 502),
 ]
 
 
@@ -53,12 +63,29 @@ def status_of(exc: KaiError) -> int:
     return next((code for kind, code in STATUS if isinstance(exc, kind)), 500)
 
 
+def public(exc: KaiError) -> str:
+    """What a caller is told: a database's own words (its host, its driver) go to the log only."""
+    if isinstance(exc, StoreError):
+        log.warning("%s", exc.message)
+        return "kai's database does not answer; nothing was done, try again later"
+    return exc.message
+
+
 async def kai_error(_request: Request, exc: Exception) -> Response:
     from starlette.responses import JSONResponse
 
     assert isinstance(exc, KaiError)
     headers = exc.headers if isinstance(exc, HttpError) else {}
-    return JSONResponse({"error": exc.code, "message": exc.message}, status_code=status_of(exc), headers=headers)
+    return JSONResponse({"error": exc.code, "message": public(exc)}, status_code=status_of(exc), headers=headers)
+
+
+async def unexpected(_request: Request, exc: Exception) -> Response:
+    """Anything else: logged with its traceback, answered in kai's shape without the details."""
+    from starlette.responses import JSONResponse
+
+    log.error("request failed", exc_info=exc)
+    return JSONResponse({"error": "internal", "message": "kai failed on this request; see its log"},
+                        status_code=500)
 
 
 async def http_error(_request: Request, exc: Exception) -> Response:

@@ -15,16 +15,17 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Table, update
+from sqlalchemy import Table, func, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.types import Text
 from sqlmodel import Field, SQLModel, col, select
 
-from agent.sessions import SessionStore
+from agent.sessions import LATEST, ChatSession, SessionStore
 from tools.errors import NotFound
 from tools.store import UTCDateTime, store_error, utcnow
 
 Kind = Literal["command", "answer"]
+CHUNK = 500  # rows a statement
 State = Literal["queued", "running", "done", "failed"]
 
 
@@ -43,12 +44,44 @@ class InboxRequest(SQLModel, table=True):
     owner: str | None = None
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    beat_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # its process still at work
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reply: str | None = Field(default=None, sa_type=Text)  # what was said back
 
 
+class ServeSession(SQLModel, table=True):
+    """Whose conversation a session of kai serve is: only its owner may continue or read it."""
+
+    __tablename__ = "serve_sessions"
+
+    session_id: str = Field(foreign_key="chat_sessions.id", primary_key=True, max_length=32)
+    owner: str = Field(index=True)
+
+
 class ServeStore(SessionStore):
     """Audit, approvals, sessions and the inbox on one database URL."""
+
+    def new_owned_session(self, owner: str, **details: str) -> str:
+        """A new conversation (see :meth:`new_session`) that only ``owner`` may continue."""
+        session_id = self.new_session(**details)
+        with self.transaction("recording who a session belongs to") as db:
+            db.add(ServeSession(session_id=session_id, owner=owner))
+        return session_id
+
+    def resolve_owned(self, session_id: str, owner: str) -> str:
+        """``owner``'s session ``session_id`` (or their latest): another's is not found."""
+        query = select(ServeSession.session_id).where(col(ServeSession.owner) == owner)
+        if session_id == LATEST:
+            query = query.join(ChatSession, col(ChatSession.id) == col(ServeSession.session_id)).order_by(
+                col(ChatSession.updated_at).desc())
+        else:
+            query = query.where(col(ServeSession.session_id) == session_id)
+        with self.reading("finding a session") as db:
+            found = db.exec(query.limit(1)).first()
+        if found is None:
+            raise NotFound(f"no session {session_id!r} of {owner}" if session_id != LATEST
+                           else f"{owner} has no session to continue yet")
+        return found
 
     def accept(self, key: str, *, kind: Kind, identity: str, body: str, channel: str = "",
                reply_to: str | None = None) -> bool:
@@ -68,10 +101,13 @@ class ServeStore(SessionStore):
         for row in rows:  # a key twice in one group: the first is the one accepted
             first.setdefault(row["id"], {**row, "state": "queued", "created_at": now})
         try:
-            with self.writing(urgent=True), self.engine.begin() as db:  # one statement: one round trip
-                done = db.execute(insert(table).values(list(first.values()))
-                                  .on_conflict_do_nothing().returning(table.c.id))
-                new = {str(key) for key, in done}
+            new: set[str] = set()
+            values = list(first.values())
+            with self.writing(urgent=True), self.engine.begin() as db:  # one statement a chunk: one round trip
+                for at in range(0, len(values), CHUNK):  # SQLite takes at most 32,766 parameters a statement
+                    done = db.execute(insert(table).values(values[at:at + CHUNK])
+                                      .on_conflict_do_nothing().returning(table.c.id))
+                    new.update(str(key) for key, in done)
         except SQLAlchemyError as exc:
             raise store_error(exc, "accepting a request") from exc
         stored = []
@@ -88,15 +124,21 @@ class ServeStore(SessionStore):
                            .values(state="running", owner=owner, started_at=utcnow()))
         return self.request(key) if done.rowcount == 1 else None
 
-    def complete(self, key: str, *, ok: bool, reply: str, only_running: bool = False) -> bool:
-        """End a request ``done`` or ``failed``; with ``only_running``, only one still running
-        (so of several processes ending an abandoned request, one does). True when it changed."""
-        query = update(InboxRequest).where(col(InboxRequest.id) == key)
-        if only_running:
-            query = query.where(col(InboxRequest.state) == "running")
+    def complete(self, key: str, *, ok: bool, reply: str, owner: str | None = None) -> bool:
+        """End a running request ``done`` or ``failed``: ``owner``'s own, or (None) whoever's, as
+        when one left by a stopped process is ended. False when it was not running (any more)."""
+        query = update(InboxRequest).where(col(InboxRequest.id) == key, col(InboxRequest.state) == "running")
+        if owner is not None:
+            query = query.where(col(InboxRequest.owner) == owner)
         with self.transaction("completing a request") as db:
             done = db.exec(query.values(state="done" if ok else "failed", reply=reply, finished_at=utcnow()))
         return bool(done.rowcount == 1)
+
+    def beat(self, keys: list[str], owner: str) -> None:
+        """``owner`` is still running these requests."""
+        with self.transaction("marking requests alive") as db:
+            db.exec(update(InboxRequest).where(col(InboxRequest.id).in_(keys), col(InboxRequest.owner) == owner,
+                                               col(InboxRequest.state) == "running").values(beat_at=utcnow()))
 
     def request(self, key: str) -> InboxRequest:
         with self.reading("reading a request") as db:
@@ -114,11 +156,11 @@ class ServeStore(SessionStore):
                                 .order_by(col(InboxRequest.created_at)).limit(limit)).all())
 
     def stale(self, *, older_than: timedelta) -> list[InboxRequest]:
-        """Requests running for longer than ``older_than``: their process has gone."""
+        """Requests running whose process has said nothing for ``older_than``: it has gone."""
+        alive = func.coalesce(col(InboxRequest.beat_at), col(InboxRequest.started_at))
         with self.reading("listing stale requests") as db:
             return list(db.exec(select(InboxRequest)
-                                .where(col(InboxRequest.state) == "running",
-                                       col(InboxRequest.started_at) <= utcnow() - older_than)
+                                .where(col(InboxRequest.state) == "running", alive <= utcnow() - older_than)
                                 .order_by(col(InboxRequest.started_at)).limit(100)).all())
 
     def requests(self, *, state: State | None = None, limit: int = 1000) -> list[InboxRequest]:

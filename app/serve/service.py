@@ -15,15 +15,16 @@ import logging
 import os
 import secrets
 import socket
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from tools.errors import Conflict, Denied, InvalidInput, KaiError, NotFound
 
 from . import blocks
-from .errors import Busy
+from .errors import Busy, TimedOut, public
 from .limits import RateLimiter
 from .metrics import Metrics
 from .settings import Settings
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("kai.serve")
 POST_ATTEMPTS = 3
 LEFT_OVER = timedelta(seconds=30)  # a queued request this old was left by a process that stopped
+PROBE_SECONDS = 2.0
 STOP_GRACE = 15.0  # seconds the requests being run get to finish when kai serve stops
 STOP = ""  # what tells a worker to end (no request key is empty)
 
@@ -86,6 +88,7 @@ class Service:
         self._tasks: list[asyncio.Task[None]] = []
         self._sweeping: asyncio.Task[None] | None = None
         self._current: dict[str, InboxRequest] = {}  # claimed by this process and running
+        self._queued: set[str] = set()  # keys in self.queue
         self._stopping = False
         self._session: aiohttp.ClientSession | None = None  # one connection pool for every reply
 
@@ -121,19 +124,20 @@ class Service:
         self.store.close()
 
     async def ready(self) -> list[str]:
-        """What is not working (empty: ready)."""
-        problems = []
-        try:
-            await asyncio.wait_for(asyncio.to_thread(self.store.ping), 5)
-        except (KaiError, TimeoutError) as exc:  # the details (host, driver) go to the log only
-            log.warning("not ready: database: %s", exc or "no answer in 5 s")
-            problems.append("database: does not answer")
-        try:  # one GET without retries: a probe must answer quickly
-            await asyncio.wait_for(self.executor.ctx.cluster.request("GET", "/version", idempotent=False), 5)
-        except (KaiError, TimeoutError) as exc:
-            log.warning("not ready: cluster: %s", exc or "no answer in 5 s")
-            problems.append("cluster: does not answer")
-        return problems
+        """What is not working (empty: ready); both asked at once, each given 2 seconds."""
+
+        async def ask(what: str, check: Awaitable[object]) -> str | None:
+            try:
+                await asyncio.wait_for(check, PROBE_SECONDS)
+                return None
+            except (KaiError, TimeoutError) as exc:  # the details (host, driver) go to the log only
+                log.warning("not ready: %s: %s", what, exc or f"no answer in {PROBE_SECONDS} s")
+                return f"{what}: does not answer"
+
+        found = await asyncio.gather(
+            ask("database", asyncio.to_thread(self.store.ping)),
+            ask("cluster", self.executor.ctx.cluster.request("GET", "/version", idempotent=False)))  # no retries
+        return [problem for problem in found if problem]
 
     # --- who may ---------------------------------------------------------------------
 
@@ -165,12 +169,16 @@ class Service:
                                                reply_to=reply_to))
 
     def _queue(self, key: str) -> None:
+        if key in self._queued:  # already waiting here (the sweeper finds it queued in the database)
+            return
+        self._queued.add(key)
         self.queue.put_nowait(key)
         self.metrics.queued.set(self.queue.qsize())
 
     async def _worker(self) -> None:
         while True:
             key = await self.queue.get()
+            self._queued.discard(key)
             self.metrics.queued.set(self.queue.qsize())
             if self._stopping or key == STOP:
                 return
@@ -194,14 +202,14 @@ class Service:
             else:
                 said = await self._answer(request)
         except KaiError as exc:
-            ok, said = False, f"kai could not do that: {exc.message}"
+            ok, said = False, f"kai could not do that: {public(exc)}"
             await self.reply(request.reply_to, blocks.notice(said))
         except Exception:
             log.exception("request %s failed", request.id)
             ok, said = False, "kai failed on this request (see its log); nothing more was done"
             await self.reply(request.reply_to, blocks.notice(said))
         self.metrics.commands.labels("ok" if ok else "failed").inc()
-        await asyncio.to_thread(self.store.complete, request.id, ok=ok, reply=said)
+        await asyncio.to_thread(self.store.complete, request.id, ok=ok, reply=said, owner=self.owner)
 
     async def _command(self, request: InboxRequest) -> str:
         meta = {"reply_to": request.reply_to, "channel": request.channel, "request": request.id}
@@ -218,8 +226,9 @@ class Service:
 
     async def _answer(self, request: InboxRequest) -> str:
         data = json.loads(request.body)
-        try:
-            outcome, summary = await self.answer(data["approval_id"], request.identity, bool(data["approve"]))
+        try:  # judged as of the click (accepted then), however long it waited in the queue
+            outcome, summary = await self.answer(data["approval_id"], request.identity, bool(data["approve"]),
+                                                 at=request.created_at, notify=False)
         except (Denied, Conflict, NotFound, InvalidInput) as exc:
             await self.reply(request.reply_to, blocks.notice(exc.message))
             return exc.message
@@ -238,11 +247,11 @@ class Service:
         history = []
         if session is None:
             session = await asyncio.to_thread(
-                self.store.new_session, provider=self.provider_name, model=self.provider.model,
+                self.store.new_owned_session, identity, provider=self.provider_name, model=self.provider.model,
                 context=self.executor.context_name, namespace=self.executor.ctx.default_namespace,
                 title=prompt.strip().splitlines()[0] if prompt.strip() else "")
         else:
-            session = await asyncio.to_thread(self.store.resolve, session)
+            session = await asyncio.to_thread(self.store.resolve_owned, session, identity)
             history = await asyncio.to_thread(self.store.messages, session)
         start = len(history)
         pending: list[Outcome] = []
@@ -260,20 +269,28 @@ class Service:
             try:
                 result = await asyncio.wait_for(runner.run(prompt), self.settings.run_timeout)
             except TimeoutError:
-                raise KaiError(f"the request took longer than {self.settings.run_timeout:.0f} s and was stopped; "
+                raise TimedOut(f"the request took longer than {self.settings.run_timeout:.0f} s and was stopped; "
                                "what ran before is in the audit") from None
         await asyncio.to_thread(self.store.append, session, runner.history[start:], start=start)
         return Reply(session, result, pending)
 
-    async def answer(self, approval_id: str, approver: str, approve: bool, note: str = "") -> tuple[Outcome, str]:
-        """``approver``'s answer to a deferred call, and the change's summary."""
+    async def answer(self, approval_id: str, approver: str, approve: bool, note: str = "", *,
+                     at: datetime | None = None, notify: bool = True) -> tuple[Outcome, str]:
+        """``approver``'s answer to a deferred call, and the change's summary. ``notify``: also say
+        what became of it where it was asked (a Slack channel), for answers given elsewhere."""
+        from tools.executor import front_meta
+
         approval = await asyncio.to_thread(self.store.approval, approval_id)
         try:
-            outcome = await self.executor.answer(approval_id, approver, approve, note)
+            outcome = await self.executor.answer(approval_id, approver, approve, note, at)
         except Denied:
             self.metrics.approvals.labels("not_permitted").inc()
             raise
         self.metrics.approvals.labels(outcome.status).inc()
+        self.metrics.tool_calls.labels(outcome.tool, outcome.decision or "none", outcome.status).inc()
+        reply_to = front_meta(approval).get("reply_to")
+        if notify and isinstance(reply_to, str):
+            await self.reply(reply_to, {**blocks.decided(approval.summary, outcome), "replace_original": False})
         return outcome, approval.summary
 
     # --- housekeeping --------------------------------------------------------------------
@@ -300,20 +317,22 @@ class Service:
             if isinstance(reply_to, str):
                 await self.reply(reply_to, blocks.expired(approval.summary, approval.id))
         await self._pick_up(LEFT_OVER)
-        stale = timedelta(seconds=self.settings.run_timeout + 60)  # longer than any run: its process is gone
+        if self._current:  # still at work on these: other processes must not take them for abandoned
+            await asyncio.to_thread(self.store.beat, list(self._current), self.owner)
+        stale = timedelta(seconds=3 * self.settings.sweep_seconds + 30)  # three beats missed: the process is gone
         for request in await asyncio.to_thread(self.store.stale, older_than=stale):
             if request.id not in self._current:
                 await self._abandon(request, "the kai process working on this stopped")
 
     async def _abandon(self, request: InboxRequest, why: str) -> None:
         said = f"{why}; it was not finished and will not be run again. `kai audit` shows what it did."
-        if await asyncio.to_thread(self.store.complete, request.id, ok=False, reply=said, only_running=True):
+        if await asyncio.to_thread(self.store.complete, request.id, ok=False, reply=said):
             self.metrics.commands.labels("abandoned").inc()
             await self.reply(request.reply_to, blocks.notice(said))
 
     async def _pick_up(self, older_than: timedelta) -> None:
         for request in await asyncio.to_thread(self.store.queued, older_than=older_than):
-            self.queue.put_nowait(request.id)
+            self._queue(request.id)
 
     # --- replies -------------------------------------------------------------------------
 

@@ -34,28 +34,29 @@ class Settings:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **flags: object) -> Settings:
-        """Settings from ``env`` (default: the process environment); ``flags`` not None win."""
+    def from_env(cls, env: Mapping[str, str] | None = None, *, kubeconfig: Path | None = None,
+                 context: str | None = None, namespace: str | None = None, policy: Path | None = None,
+                 database_url: str | None = None, workers: int | None = None) -> Settings:
+        """Settings from ``env`` (default: the process environment); the flags given win."""
         env = dict(os.environ) if env is None else dict(env)
-        values: dict[str, object] = {
-            "signing_secret": env.get("KAI_SLACK_SIGNING_SECRET") or None,
-            "api_tokens": parse_tokens(env.get("KAI_API_TOKENS", "")),
-            "database_url": env.get("KAI_DATABASE_URL") or None,
-            "policy": Path(env["KAI_POLICY"]) if env.get("KAI_POLICY") else None,
-            "context": env.get("KAI_CONTEXT") or None,
-            "namespace": env.get("KAI_NAMESPACE") or None,
-            "provider": env.get("KAI_LLM_PROVIDER") or None,
-            "model": env.get("KAI_MODEL") or None,
-            "workers": _number(env, "KAI_WORKERS", 4, int),
-            "response_hosts": tuple(h.strip() for h in env.get("KAI_SLACK_RESPONSE_HOSTS", "").split(",")
-                                    if h.strip()) or SLACK_HOSTS,
-            "run_timeout": _number(env, "KAI_RUN_TIMEOUT", 300.0, float),
-            "sweep_seconds": _number(env, "KAI_SWEEP_SECONDS", 15.0, float),
-            "max_queue": _number(env, "KAI_MAX_QUEUE", 5000, int),
-            "env": env,
-        }
-        values.update({k: v for k, v in flags.items() if v is not None})
-        settings = cls(**values)  # type: ignore[arg-type]
+        settings = cls(
+            signing_secret=env.get("KAI_SLACK_SIGNING_SECRET") or None,
+            api_tokens=parse_tokens(env.get("KAI_API_TOKENS", "")),
+            database_url=database_url or env.get("KAI_DATABASE_URL") or None,
+            policy=policy or (Path(env["KAI_POLICY"]) if env.get("KAI_POLICY") else None),
+            kubeconfig=kubeconfig,
+            context=context or env.get("KAI_CONTEXT") or None,
+            namespace=namespace or env.get("KAI_NAMESPACE") or None,
+            provider=env.get("KAI_LLM_PROVIDER") or None,
+            model=env.get("KAI_MODEL") or None,
+            workers=workers if workers is not None else _number(env, "KAI_WORKERS", 4, int),
+            response_hosts=tuple(h.strip() for h in env.get("KAI_SLACK_RESPONSE_HOSTS", "").split(",")
+                                 if h.strip()) or SLACK_HOSTS,
+            run_timeout=_number(env, "KAI_RUN_TIMEOUT", 300.0, float),
+            sweep_seconds=_number(env, "KAI_SWEEP_SECONDS", 15.0, float),
+            max_queue=_number(env, "KAI_MAX_QUEUE", 5000, int),
+            env=env,
+        )
         if settings.max_queue < 1:
             raise KaiError(f"KAI_MAX_QUEUE must be at least 1, not {settings.max_queue}")
         if settings.workers < 1:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from .errors import HttpError
-from .settings import MAX_BODY
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -22,22 +21,13 @@ WINDOW = 300  # seconds: Slack's replay window
 
 
 async def read_body(request: Request, content_type: str | None = None) -> bytes:
-    """The body as sent (the signature covers these bytes), refused when too large (413) or of
-    another content type (415)."""
+    """The body as sent (the signature covers these bytes), refused when of another content
+    type (415); one over 1 MiB is refused before this (app.Limited: 413)."""
     if content_type is not None:
         given = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if given != content_type:
             raise HttpError(415, f"expected {content_type}, not {given or 'no content type'}")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
-        raise HttpError(413, f"the body is over {MAX_BODY} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise HttpError(413, f"the body is over {MAX_BODY} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await request.body()
 
 
 def verify(secret: str | None, request: Request, body: bytes, clock: Callable[[], float] = time.time) -> None:
@@ -85,6 +75,7 @@ class Click:
     team: str
     user: str
     channel: str
+    channel_name: str
     action: str
     value: str
     response_url: str
@@ -109,12 +100,14 @@ def click(fields: dict[str, str]) -> Click:
     if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
         raise HttpError(400, "malformed payload: no action")
     action = actions[0]
-    values = {"user": user.get("id"), "team": team.get("id") or user.get("team_id"),
+    # the user's own team, not the workspace the click happened in: a Slack Connect guest in a shared
+    # channel is slack:THEIR_TEAM/U…, which the host's bindings do not match
+    values = {"user": user.get("id"), "team": user.get("team_id") or team.get("id"),
               "action_id": action.get("action_id"), "value": action.get("value"),
               "response_url": payload.get("response_url")}
     need(values, *values)
     got = {k: str(v) for k, v in values.items()}
     stamp = action.get("action_ts") or ""
     key = str(payload.get("trigger_id") or f"{got['user']}:{stamp}:{got['value']}")
-    return Click(got["team"], got["user"], str(channel.get("id") or ""), got["action_id"], got["value"],
-                 got["response_url"], key)
+    return Click(got["team"], got["user"], str(channel.get("id") or ""), str(channel.get("name") or ""),
+                 got["action_id"], got["value"], got["response_url"], key)

@@ -89,7 +89,7 @@ async def interactions(request: Request) -> Response:
     if not service.reply_allowed(pressed.response_url):
         raise HttpError(400, "response_url is not a Slack URL")
     identity = f"slack:{pressed.team}/{pressed.user}"
-    service.admit(identity, (pressed.channel,))  # no channel: refused when the policy lists channels
+    service.admit(identity, (pressed.channel, pressed.channel_name))  # no channel: refused if some are listed
     answer = json.dumps({"approval_id": pressed.value, "approve": pressed.action == blocks.APPROVE})
     try:
         accepted = await service.submit("slack:answer:" + pressed.key, kind="answer", identity=identity,

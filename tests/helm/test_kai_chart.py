@@ -220,6 +220,7 @@ def test_pod_runs_kai_serve_non_root_read_only_with_probes(chart: Chart) -> None
     docs = render(chart)
     spec = pod_spec(docs)
     assert spec["serviceAccountName"] == one(docs, "ServiceAccount")["metadata"]["name"] == "kai"
+    assert spec["terminationGracePeriodSeconds"] == 45  # uvicorn's 20 s, then 15 for running requests
     assert spec["automountServiceAccountToken"] is True  # kai's in-cluster credentials
     assert spec["securityContext"]["runAsNonRoot"] is True and spec["securityContext"]["runAsUser"] == 10001
     assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
@@ -287,7 +288,10 @@ def test_policy_configmap(chart: Chart) -> None:
 def test_replicas_need_a_shared_database(chart: Chart) -> None:
     with pytest.raises(HelmRenderError, match="replicaCount above 1 needs a database the replicas share"):
         render(chart, {"replicaCount": 2})
-    assert one(render(chart, {"replicaCount": 2, "secrets": {"existingSecret": "creds"}}), "Deployment")
+    shared = one(render(chart, {"replicaCount": 2, "secrets": {"existingSecret": "creds"}}), "Deployment")
+    assert shared["spec"]["strategy"]["type"] == "RollingUpdate"
+    # state in the pod's own volume: the old pod goes before the new one comes
+    assert one(render(chart), "Deployment")["spec"]["strategy"]["type"] == "Recreate"
 
 
 def notes(chart: Chart, values: Doc | None = None) -> str:

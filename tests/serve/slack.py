@@ -105,17 +105,17 @@ def start_response_urls() -> ResponseUrls:
 
 
 def command(text: str, hook: str, sink: ResponseUrls, *, user: str = "UOPS", team: str = "T1",
-            channel: str = "C1", trigger: str | None = None) -> bytes:
+            channel: str = "C1", trigger: str | None = None, channel_name: str = "ops") -> bytes:
     return urlencode({"token": "unused", "team_id": team, "team_domain": "acme", "channel_id": channel,
-                      "channel_name": "ops", "user_id": user, "user_name": user.lower(), "command": "/kai",
+                      "channel_name": channel_name, "user_id": user, "user_name": user.lower(), "command": "/kai",
                       "text": text, "api_app_id": "A1", "response_url": sink.url(hook),
                       "trigger_id": trigger or f"trig-{hook}-{time.monotonic_ns()}"}).encode()
 
 
 def button(approval_id: str, action: str, hook: str, sink: ResponseUrls, *, user: str = "UADMIN",
-           team: str = "T1", channel: str = "C1") -> bytes:
+           team: str = "T1", channel: str = "C1", channel_name: str = "ops") -> bytes:
     payload = {"type": "block_actions", "user": {"id": user, "username": user.lower(), "team_id": team},
-               "team": {"id": team, "domain": "acme"}, "channel": {"id": channel, "name": "ops"},
+               "team": {"id": team, "domain": "acme"}, "channel": {"id": channel, "name": channel_name},
                "api_app_id": "A1", "trigger_id": f"click-{time.monotonic_ns()}", "response_url": sink.url(hook),
                "container": {"type": "message", "message_ts": "1.2"},
                "actions": [{"action_id": action, "block_id": f"kai:{approval_id}", "value": approval_id,

@@ -78,3 +78,12 @@ def test_health_ready_metrics(kai: KaiServer, slack: ResponseUrls) -> None:
     assert 'kai_http_requests_total{code="200",route="/slack/commands"}' in text
     assert 'decision="allow",status="ok"' in text
     assert "kai_http_request_seconds_bucket" in text and "kai_queue_depth" in text
+
+
+def test_sessions_belong_to_their_caller(kai: KaiServer, namespace: str) -> None:
+    mine = chat(kai, f"list deployments in {namespace}").json()["session"]
+    for session in (mine, "latest"):
+        other = httpx.post(kai.url + "/v1/chat", json={"prompt": "what did we talk about?", "session": session},
+                           headers=BOSS, timeout=60)
+        assert other.status_code == 404 and other.json()["error"] == "not_found", other.text
+    assert chat(kai, "show pods", session="latest").json()["session"] == mine

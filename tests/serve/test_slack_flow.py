@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from sandbox import control
@@ -15,7 +16,7 @@ from tests.conftest import Kubectl, replicas, wait_for
 from tools.audit import AuditStore
 
 from .conftest import start_kai
-from .slack import KaiServer, ResponseUrls, approval_id, button, command, free_port, sign, text_of
+from .slack import BOSS_TOKEN, KaiServer, ResponseUrls, approval_id, button, command, free_port, sign, text_of
 
 
 def ask(kai: KaiServer, slack: ResponseUrls, text: str, hook: str, **who: str) -> tuple[float, str]:
@@ -133,3 +134,23 @@ def test_another_replica_takes_the_click(kai: KaiServer, slack: ResponseUrls, na
         assert replicas(kc, namespace) == 1
     finally:
         other.stop()
+
+
+def test_an_answer_through_the_api_is_told_in_slack(kai: KaiServer, slack: ResponseUrls, namespace: str,
+                                                    kc: Kubectl) -> None:
+    approval = request_approval(kai, slack, namespace, 2, "via-api")
+    answered = httpx.post(f"{kai.url}/v1/approvals/{approval}", json={"approve": True},
+                          headers={"Authorization": f"Bearer {BOSS_TOKEN}"}, timeout=60)
+    assert answered.status_code == 200 and answered.json()["status"] == "ok", answered.text
+    told = slack.wait("via-api", 3)[2]
+    assert told["replace_original"] is False and "Approved by `api:boss` and done" in text_of(told)
+    assert replicas(kc, namespace) == 2
+
+
+def test_a_channel_allowed_by_name_takes_clicks(kai: KaiServer, slack: ResponseUrls, namespace: str) -> None:
+    ask(kai, slack, f"scale backend to 5 in {namespace}", "by-name", channel="C777",
+        channel_name="ops-prod")  # allowed as ops-*
+    approval = approval_id(slack.wait("by-name", 2)[1])
+    body = button(approval, "kai_reject", "by-name-click", slack, channel="C777", channel_name="ops-prod")
+    assert kai.post("/slack/interactions", body, sign(body)).status_code == 200
+    assert "Rejected" in text_of(slack.wait("by-name-click", 1)[0])

@@ -5,6 +5,7 @@ only if it is still the change that was previewed."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -93,6 +94,7 @@ def test_a_deferred_call_waits_then_runs_in_another_process(cluster: Sandbox, db
     assert count(kc, fresh_todo) == 3 and len(received.writes()) == 1
     row = store.get(waiting.audit_id)
     assert (row.outcome, row.approver, row.approval_id, row.session) == ("ok", BOSS, waiting.approval_id, "s9")
+    assert json.loads(store.approval(waiting.approval_id).meta or "{}")["call"]["arguments"] is None  # forgotten
     with pytest.raises(Conflict, match="already approved"):
         asyncio.run(other.answer(waiting.approval_id, BOSS, True))
     assert len(received.writes()) == 1
