@@ -64,16 +64,9 @@ async def commands(request: Request) -> Response:
         return ephemeral(f"Slow down: try again in {wait:.0f} s (the policy allows "
                          f"{service.policy.chatops.requests_per_minute} requests a minute). Nothing was done.")
     key = "slack:command:" + (fields.get("trigger_id") or hashlib.sha256(body).hexdigest())
-    try:
-        accepted = await service.submit(key, kind="command", identity=identity, body=text,
-                                        channel=fields.get("channel_id", ""), reply_to=fields["response_url"])
-    except StoreError:
-        return ephemeral(DATABASE_DOWN)
-    except Busy as exc:
-        return ephemeral(exc.message)
-    if not accepted:
-        return _duplicate(request)
-    return ephemeral(f"Working on it: `{blocks.escape(text)}`")
+    return await _accept(request, ephemeral(f"Working on it: `{blocks.escape(text)}`"), key, kind="command",
+                         identity=identity, body=text, channel=fields.get("channel_id", ""),
+                         reply_to=fields["response_url"])
 
 
 @router.post("/slack/interactions", summary="A click on an Approve or Reject button",
@@ -91,16 +84,22 @@ async def interactions(request: Request) -> Response:
     identity = f"slack:{pressed.team}/{pressed.user}"
     service.admit(identity, (pressed.channel, pressed.channel_name))  # no channel: refused if some are listed
     answer = json.dumps({"approval_id": pressed.value, "approve": pressed.action == blocks.APPROVE})
+    return await _accept(request, Response(status_code=200), "slack:answer:" + pressed.key, kind="answer",
+                         identity=identity, body=answer, channel=pressed.channel, reply_to=pressed.response_url)
+
+
+async def _accept(request: Request, ack: Response, key: str, *, kind: str, identity: str, body: str,
+                  channel: str, reply_to: str) -> Response:
+    """Store the request and answer ``ack``; a clear refusal when it cannot be taken (nothing was);
+    a request seen before is not taken again."""
     try:
-        accepted = await service.submit("slack:answer:" + pressed.key, kind="answer", identity=identity,
-                                        body=answer, channel=pressed.channel, reply_to=pressed.response_url)
+        accepted = await _service(request).submit(key, kind=kind, identity=identity, body=body, channel=channel,
+                                                  reply_to=reply_to)
     except StoreError:
         return ephemeral(DATABASE_DOWN)
     except Busy as exc:
         return ephemeral(exc.message)
-    if not accepted:
-        return _duplicate(request)
-    return Response(status_code=200)
+    return ack if accepted else _duplicate(request)
 
 
 def _duplicate(request: Request) -> Response:
