@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import HttpError
+from .settings import MAX_PROMPT
 
 if TYPE_CHECKING:
     from .service import Service
@@ -27,7 +28,7 @@ class _In(BaseModel):
 
 
 class ChatIn(_In):
-    prompt: str = Field(min_length=1, max_length=8000, description="what to do, in words")
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT, description="what to do, in words")
     session: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
                                 description="continue this conversation (or 'latest')")
 

@@ -12,6 +12,7 @@ from tools.errors import KaiError
 
 SLACK_HOSTS = ("hooks.slack.com",)
 N = TypeVar("N", int, float)
+MAX_PROMPT = 8000  # characters of one request, from Slack or the JSON API
 MAX_BODY = 1024 * 1024  # Slack's payloads are far smaller; anything larger is refused (413)
 
 

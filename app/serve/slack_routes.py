@@ -15,6 +15,7 @@ from tools.errors import StoreError
 
 from . import blocks
 from .errors import Busy, HttpError
+from .settings import MAX_PROMPT
 from .slack_request import FORM, click, form, need, read_body, verify
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ async def commands(request: Request) -> Response:
     if not text:
         return ephemeral(f"Tell kai what to do, e.g. `{fields.get('command') or '/kai'} scale backend to 3` or "
                          f"`{fields.get('command') or '/kai'} why are the backend pods failing?`")
+    if len(text) > MAX_PROMPT:
+        return ephemeral(f"That is {len(text)} characters; kai takes at most {MAX_PROMPT}. Nothing was done.")
     wait = service.limiter.allow(identity)
     if wait is not None:
         return ephemeral(f"Slow down: try again in {wait:.0f} s (the policy allows "

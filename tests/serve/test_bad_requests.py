@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode
 import httpx
 import pytest
 
-from app.serve.settings import MAX_BODY
+from app.serve.settings import MAX_BODY, MAX_PROMPT
 from sandbox import control
 from tests.conftest import Kubectl, replicas
 
@@ -514,3 +514,11 @@ def test_bad_approval_requests(kai: KaiServer, slack: ResponseUrls, method: str,
                                status: int) -> None:
     with nothing_happens(kai, slack):
         refused(api(kai, method, path, json_body=body), status)
+
+
+def test_a_command_longer_than_a_prompt_may_be_is_refused(kai: KaiServer, slack: ResponseUrls) -> None:
+    body = command("show pods " * (MAX_PROMPT // 10 + 1), "too-long", slack)
+    with nothing_happens(kai, slack):
+        response = kai.post("/slack/commands", body, sign(body))
+        assert response.status_code == 200 and response.json()["response_type"] == "ephemeral"
+        assert f"at most {MAX_PROMPT}" in response.json()["text"]
