@@ -19,6 +19,7 @@ import click
 
 from .chat import ChatOptions
 from .columns import columns
+from .options import cluster_options
 
 if TYPE_CHECKING:
     from agent.sessions import SessionInfo
@@ -46,12 +47,7 @@ def _paths(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...])
               "checked by the policy and audited)")
 @click.option("--max-iterations", type=click.IntRange(1, 200), default=20, show_default=True,
               help="model turns per query")
-@click.option("--kubeconfig", type=click.Path(path_type=Path), help="kubeconfig (default: $KUBECONFIG, "
-              "~/.kube/config, else kai's sandbox)")
-@click.option("--context", "kube_context", help="kubeconfig context (default: the current one)")
-@click.option("-n", "--namespace", help="default namespace (default: the context's)")
-@click.option("--policy", type=click.Path(path_type=Path, dir_okay=False), envvar="KAI_POLICY",
-              help="policy file over the default (kai policy show)")
+@cluster_options
 @click.option("--trace-path", type=click.Path(path_type=Path, dir_okay=False),
               help="append a YAML stream of tool requests and responses to this file")
 @click.option("--show-tool-output", is_flag=True,

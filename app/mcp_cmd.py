@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from .options import cluster_options
+
 
 def _identity(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
     if not value.startswith("mcp:") or value == "mcp:":
@@ -27,12 +29,7 @@ def _identity(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
               "lets IDENTITY; a change that needs approval is asked in the client (elicitation), else refused")
 @click.option("--identity", default="mcp:default", show_default=True, metavar="mcp:ID", callback=_identity,
               help="the policy identity every call runs as (kai policy show: bindings)")
-@click.option("--kubeconfig", type=click.Path(path_type=Path), help="kubeconfig (default: $KUBECONFIG, "
-              "~/.kube/config, else kai's sandbox)")
-@click.option("--context", "kube_context", help="kubeconfig context (default: the current one)")
-@click.option("-n", "--namespace", help="default namespace (default: the context's)")
-@click.option("--policy", type=click.Path(path_type=Path, dir_okay=False), envvar="KAI_POLICY",
-              help="policy file over the default (kai policy show)")
+@cluster_options
 @click.option("--database-url", envvar="KAI_DATABASE_URL", help="audit database (default: sqlite in .kai/kai.db)")
 def mcp_server(transport: str, host: str, port: int, allow_writes: bool, identity: str, kubeconfig: Path | None,
                kube_context: str | None, namespace: str | None, policy: Path | None, database_url: str | None) -> None:

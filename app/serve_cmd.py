@@ -6,15 +6,13 @@ from pathlib import Path
 
 import click
 
+from .options import cluster_options
+
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
-@click.option("--kubeconfig", type=click.Path(path_type=Path), help="Kubeconfig (else KUBECONFIG, "
-              "~/.kube/config, the pod's ServiceAccount, the sandbox's).")
-@click.option("--context", "kube_context", help="Kubeconfig context (else KAI_CONTEXT, the current one).")
-@click.option("--namespace", "-n", help="Default namespace (else KAI_NAMESPACE, the context's).")
-@click.option("--policy", type=click.Path(path_type=Path, dir_okay=False), help="Policy file (else KAI_POLICY).")
+@cluster_options
 @click.option("--database-url", help="Audit database (else KAI_DATABASE_URL, SQLite under KAI_STATE_DIR).")
 @click.option("--workers", type=click.IntRange(1, 64), help="Requests run at once (else KAI_WORKERS, 4).")
 @click.option("--log-level", default="info", show_default=True,
