@@ -3,7 +3,7 @@ click is stored before it is acknowledged, so nothing accepted is lost and nothi
 
     accept ──► queued ──claim──► running ──complete──► done | failed
 
-``accept`` refuses a key it has seen (Slack's retries, a replayed request); ``claim`` is one
+``accept_many`` refuses a key it has seen (Slack's retries, a replayed request); ``claim`` is one
 conditional ``UPDATE``, so of several kai processes on the database exactly one runs a request.
 """
 
@@ -82,12 +82,6 @@ class ServeStore(SessionStore):
             raise NotFound(f"no session {session_id!r} of {owner}" if session_id != LATEST
                            else f"{owner} has no session to continue yet")
         return found
-
-    def accept(self, key: str, *, kind: Kind, identity: str, body: str, channel: str = "",
-               reply_to: str | None = None) -> bool:
-        """Store a request; False when ``key`` was accepted before (it must not run again)."""
-        return self.accept_many([dict(id=key, kind=kind, identity=identity, body=body, channel=channel,
-                                      reply_to=reply_to)])[0]
 
     def accept_many(self, rows: list[dict[str, Any]]) -> list[bool]:
         """Store requests in one transaction (one disk sync for all); for each, False when its

@@ -16,6 +16,11 @@ from tools.store import utcnow
 from .slack import KaiServer, ResponseUrls, text_of
 
 
+def command(key: str, text: str, reply_to: str | None = None) -> dict[str, object]:
+    return {"id": key, "kind": "command", "identity": "slack:T1/UOPS", "body": text, "channel": "C1",
+            "reply_to": reply_to}
+
+
 def _age(store: ServeStore, key: str, **values: object) -> None:
     with store.transaction("ageing a request") as db:
         db.exec(update(InboxRequest).where(col(InboxRequest.id) == key).values(**values))
@@ -24,9 +29,8 @@ def _age(store: ServeStore, key: str, **values: object) -> None:
 def test_a_queued_request_left_behind_is_run(kai: KaiServer, slack: ResponseUrls, namespace: str) -> None:
     store = ServeStore(kai.env["KAI_DATABASE_URL"])
     key = "slack:command:left-behind"
-    assert store.accept(key, kind="command", identity="slack:T1/UOPS", body=f"list deployments in {namespace}",
-                        channel="C1", reply_to=slack.url("left-behind"))
-    assert not store.accept(key, kind="command", identity="slack:T1/UOPS", body="again", channel="C1")
+    assert store.accept_many([command(key, f"list deployments in {namespace}", slack.url("left-behind"))]) == [True]
+    assert store.accept_many([command(key, "again")]) == [False]
     _age(store, key, created_at=utcnow() - timedelta(hours=1))
     [answer] = slack.wait("left-behind", 1)
     assert "todo-backend" in text_of(answer)
@@ -37,8 +41,7 @@ def test_a_queued_request_left_behind_is_run(kai: KaiServer, slack: ResponseUrls
 def test_a_request_cut_off_while_running_is_ended_not_rerun(kai: KaiServer, slack: ResponseUrls) -> None:
     store = ServeStore(kai.env["KAI_DATABASE_URL"])
     key = "slack:command:cut-off"
-    assert store.accept(key, kind="command", identity="slack:T1/UOPS", body="scale backend to 9", channel="C1",
-                        reply_to=slack.url("cut-off"))
+    assert store.accept_many([command(key, "scale backend to 9", slack.url("cut-off"))]) == [True]
     assert store.claim(key, "gone-host:1:abc") is not None and store.claim(key, "another") is None
     _age(store, key, started_at=utcnow() - timedelta(hours=1))
     [notice] = slack.wait("cut-off", 1)
@@ -51,9 +54,8 @@ def test_a_request_cut_off_while_running_is_ended_not_rerun(kai: KaiServer, slac
 
 def test_accepting_in_groups(tmp_path: Path) -> None:
     store = ServeStore(f"sqlite:///{tmp_path / 'kai.db'}")
-    row = {"kind": "command", "identity": "slack:T1/U1", "body": "show pods", "channel": "C1", "reply_to": None}
-    assert store.accept("a", **row)  # type: ignore[arg-type]
-    stored = store.accept_many([{"id": "b", **row}, {"id": "a", **row}, {"id": "b", **row}, {"id": "c", **row}])
+    assert store.accept_many([command("a", "show pods")]) == [True]
+    stored = store.accept_many([command(key, "show pods") for key in ("b", "a", "b", "c")])
     assert stored == [True, False, False, True]
     listed = store.requests()
     assert sorted(r.id for r in listed) == ["a", "b", "c"] and {r.state for r in listed} == {"queued"}
