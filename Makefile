@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := app agent sandbox tools
+PACKAGES := app agent evals sandbox tools
 
 .PHONY: install lint typecheck imports test bench chat clean
 

@@ -16,6 +16,7 @@ from tools.errors import KaiError
 
 from .ask_cmd import ask
 from .audit_cmd import audit
+from .eval_cmd import eval_
 from .mcp_cmd import mcp_server
 from .policy_cmd import policy
 from .serve_cmd import serve
@@ -78,6 +79,7 @@ main.add_command(policy)
 main.add_command(audit)
 main.add_command(mcp_server)
 main.add_command(serve)
+main.add_command(eval_)
 
 
 @main.command()

