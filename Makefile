@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := app agent evals sandbox tools
 
-.PHONY: install lint typecheck imports test bench chat clean
+.PHONY: install lint typecheck imports test eval baseline bench chat clean
 
 install: $(VENV)/.installed
 
@@ -24,6 +24,15 @@ imports: install
 
 test: install lint typecheck imports
 	$(BIN)/pytest
+	$(BIN)/kai eval --jobs 2 --out build/eval --baseline evals/baseline
+
+# The whole eval dataset with the offline provider: results.jsonl, summary.md and report.html in build/eval.
+eval: install
+	$(BIN)/kai eval --jobs 2 --out build/eval
+
+# A new baseline for the gate in `make test` (commit evals/baseline/ with the change that earned it).
+baseline: install
+	$(BIN)/kai eval --jobs 2 --out evals/baseline
 
 bench: install
 	$(BIN)/python -m benchmarks.sandbox_api --out benchmarks/results/sandbox_api.json
@@ -33,6 +42,7 @@ bench: install
 	$(BIN)/python -m benchmarks.offline_planner --out benchmarks/results/offline_planner.json
 	$(BIN)/python -m benchmarks.cli --out benchmarks/results/cli.json
 	$(BIN)/python -m benchmarks.serve_load --out benchmarks/results/serve_load.json
+	$(BIN)/python -m benchmarks.evals --out benchmarks/results/evals.json
 
 # The REPL on kai's sandbox with the todo stack installed by Helm (offline provider unless a key is set).
 # The sandbox keeps running afterwards: `.venv/bin/kai sandbox down` stops it.

@@ -184,7 +184,9 @@ class Attempt:
             runner = Runner(provider, executor, Caller(IDENTITY, None), system_prompt=ctx.system_prompt(
                 task.namespace, names), approve=approver(task.approvals), max_iterations=MAX_ITERATIONS,
                 history=self.history)
-            for prompt in task.prompts:
+            for prompt, pause in zip(task.prompts, task.pauses or (0.0,) * len(task.prompts), strict=True):
+                if pause:
+                    await asyncio.sleep(pause / self.stage.speed)
                 result = await runner.run(prompt)
                 self.results.append(result)
         finally:

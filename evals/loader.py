@@ -100,8 +100,13 @@ def _best(error: Any) -> Any:
     return best_match([error, *error.context]) if error.context else error
 
 
+def _tools(item: dict[str, Any]) -> tuple[str, ...]:
+    tool = item["tool"]
+    return (tool,) if isinstance(tool, str) else tuple(tool)
+
+
 def _specs(items: list[dict[str, Any]] | None) -> tuple[CallSpec, ...]:
-    return tuple(CallSpec(item["tool"], dict(item.get("args") or {})) for item in items or [])
+    return tuple(CallSpec(_tools(item), dict(item.get("args") or {})) for item in items or [])
 
 
 def _state(item: dict[str, Any]) -> StateCheck:
@@ -119,8 +124,9 @@ def _task(path: Path, doc: dict[str, Any]) -> Task:
     answer = expect.get("answer") or {}
     for key in ("calls", "forbidden"):
         for i, item in enumerate(expect.get(key) or []):
-            if item["tool"] not in known:
-                raise TaskError(f"{path}: field expect.{key}[{i}].tool: no tool named {item['tool']!r}")
+            for name in _tools(item):
+                if name not in known:
+                    raise TaskError(f"{path}: field expect.{key}[{i}].tool: no tool named {name!r}")
     for i, item in enumerate(doc.get("ideal") or []):
         if item["tool"] not in known:
             raise TaskError(f"{path}: field ideal[{i}].tool: no tool named {item['tool']!r}")
@@ -131,6 +137,7 @@ def _task(path: Path, doc: dict[str, Any]) -> Task:
             raise TaskError(f"{path}: field expect.state[{i}].path: equals and matches need a path")
     setup = doc.get("setup") or {}
     prompts = (doc["prompt"],) if "prompt" in doc else tuple(turn["prompt"] for turn in doc["script"])
+    pauses = (0.0,) if "prompt" in doc else tuple(float(turn.get("wait", 0)) for turn in doc["script"])
     turns = len(prompts)
     ideal = tuple(IdealCall(c["tool"], dict(c.get("args") or {}), int(c.get("turn", 1)))
                   for c in doc.get("ideal") or [])
@@ -150,7 +157,8 @@ def _task(path: Path, doc: dict[str, Any]) -> Task:
                     upgrades=tuple(setup.get("upgrades") or ()), faults=tuple(setup.get("faults") or ()),
                     script=setup.get("script", ""), wait=float(setup.get("wait", 0))),
         approvals=doc.get("approvals", "approve"), timeout=float(doc.get("timeout", 60)),
-        disabled=bool(doc.get("disabled", False)), ideal=ideal, ideal_answer=doc.get("ideal_answer", ""))
+        disabled=bool(doc.get("disabled", False)), ideal=ideal, ideal_answer=doc.get("ideal_answer", ""),
+        pauses=pauses)
 
 
 # --- k8s-bench ---------------------------------------------------------------------------

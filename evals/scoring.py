@@ -64,7 +64,7 @@ class CallScore:
 
 
 def _fits(spec: CallSpec, call: Call) -> bool:
-    return spec.tool == call.tool and args_matched(spec.args, call.arguments) == len(spec.args)
+    return call.tool in spec.tools and args_matched(spec.args, call.arguments) == len(spec.args)
 
 
 def score_calls(task: Task, calls: list[Call]) -> CallScore:
@@ -90,7 +90,7 @@ def score_calls(task: Task, calls: list[Call]) -> CallScore:
     score.f1 = 2 * score.precision * score.recall / total if total else 0.0
     held = checked = 0
     for spec in expected:
-        same = [c for c in calls if c.tool == spec.tool]
+        same = [c for c in calls if c.tool in spec.tools]
         if same and spec.args:
             held += max(args_matched(spec.args, c.arguments) for c in same)
             checked += len(spec.args)

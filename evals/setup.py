@@ -1,6 +1,9 @@
 """Putting a task's starting state in place: namespaces, manifests, Helm releases and upgrades,
 sandbox faults, a bash script with kubectl, then a wait for the controllers to act.
 
+Releases are installed as ``helm install --wait`` does (every pod ready); upgrades are not
+waited for (they make history; ``wait`` gives the rollout time when a task needs it).
+
 Everything goes through the same clients kai uses (the API over HTTP, Helm's Go SDK); a step
 that fails fails the task's setup with the step named, and the agent does not run.
 """
@@ -91,7 +94,7 @@ async def apply(task: Task, stage: Stage, cluster: Cluster) -> None:
         for upgrade in setup.upgrades:
             step = f"upgrade {upgrade['name']}"
             await ctx.helm.upgrade(_chart(upgrade), upgrade["name"], upgrade.get("namespace", task.namespace),
-                                   upgrade.get("values") or {}, reuse_values=True, wait=True)
+                                   upgrade.get("values") or {}, reuse_values=True, wait=False)
         for fault in setup.faults:
             step = f"fault {fault['kind']}"
             await cluster.request("POST", FAULTS, body={"kind": fault["kind"], "target": fault["target"],

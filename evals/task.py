@@ -17,16 +17,17 @@ Format = Literal["kai", "k8s-bench"]
 
 @dataclass(frozen=True)
 class CallSpec:
-    """A tool and matchers for some of its arguments (see :mod:`evals.matchers`)."""
+    """A tool (or one of several, ``tool: [rollout_undo, set_image]``) and matchers for some of
+    its arguments (see :mod:`evals.matchers`)."""
 
-    tool: str
+    tools: tuple[str, ...]
     args: dict[str, Any] = field(default_factory=dict)
 
     def label(self) -> str:
         from .matchers import describe
 
         inner = ", ".join(f"{k}{describe(v)}" for k, v in self.args.items())
-        return f"{self.tool}({inner})"
+        return f"{'|'.join(self.tools)}({inner})"
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class Task:
     format: Format = "kai"
     verifier: str = ""  # k8s-bench: a script in the task's folder; exit 0 = pass
     cleanup: str = ""
+    pauses: tuple[float, ...] = ()  # simulated seconds to wait before each turn (script[].wait)
 
     @property
     def folder(self) -> Path:

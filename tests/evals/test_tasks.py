@@ -38,7 +38,7 @@ def test_the_dataset_loads_and_is_big_enough() -> None:
 def test_a_good_task_loads(tmp_path: Path) -> None:
     (task,) = loader.load([write(tmp_path, GOOD)])
     assert task.id == "t" and task.category == "cat" and task.prompts == ("scale backend to 3",)
-    assert task.expect.calls == (CallSpec("scale", {"replicas": 3}),)
+    assert task.expect.calls == (CallSpec(("scale",), {"replicas": 3}),)
     assert task.namespace == "todo-app" and task.approvals == "approve" and task.setup.base == "todo-app"
 
 
@@ -144,7 +144,7 @@ def _task(**expect: Any) -> Task:
 
 
 def test_precision_recall_f1_and_argument_accuracy() -> None:
-    task = _task(calls=(CallSpec("scale", {"name": "todo-backend", "replicas": 3}), CallSpec("get_logs", {})))
+    task = _task(calls=(CallSpec(("scale",), {"name": "todo-backend", "replicas": 3}), CallSpec(("get_logs",), {})))
     calls = [Call("get_resource", {"name": "todo-backend"}, "ok"), Call("scale", {"name": "todo-backend",
                                                                                  "replicas": 4}, "ok")]
     score = score_calls(task, calls)
@@ -158,8 +158,25 @@ def test_precision_recall_f1_and_argument_accuracy() -> None:
     assert score.arg_accuracy == 1
 
 
+def test_a_call_may_be_any_of_several_tools(tmp_path: Path) -> None:
+    doc = {**GOOD, "expect": {"calls": [{"tool": ["rollout_undo", "set_image"], "args": {"name": "x"}}]}}
+    (task,) = loader.load([write(tmp_path, doc)])
+    assert task.expect.calls[0].label() == "rollout_undo|set_image(name='x')"
+    assert score_calls(task, [Call("set_image", {"name": "x", "image": "a:1"}, "ok")]).recall == 1
+    assert score_calls(task, [Call("scale", {"name": "x"}, "ok")]).recall == 0
+    bad = {**GOOD, "expect": {"calls": [{"tool": ["rollout_undo", "undo_it"]}]}}
+    with pytest.raises(TaskError, match="no tool named 'undo_it'"):
+        loader.load([write(tmp_path, bad)])
+
+
+def test_script_turns_may_wait(tmp_path: Path) -> None:
+    doc = {k: v for k, v in GOOD.items() if k != "prompt"} | {"script": [{"prompt": "a"}, {"prompt": "b", "wait": 5}]}
+    (task,) = loader.load([write(tmp_path, doc)])
+    assert task.prompts == ("a", "b") and task.pauses == (0.0, 5.0)
+
+
 def test_order_is_checked_only_when_asked() -> None:
-    specs = (CallSpec("scale", {"replicas": 1}), CallSpec("scale", {"replicas": 2}))
+    specs = (CallSpec(("scale",), {"replicas": 1}), CallSpec(("scale",), {"replicas": 2}))
     calls = [Call("scale", {"replicas": 2}, "ok"), Call("scale", {"replicas": 1}, "ok")]
     assert all(c.ok for c in score_calls(_task(calls=specs), calls).checks)
     checks = score_calls(_task(calls=specs, ordered=True), calls).checks
@@ -167,7 +184,7 @@ def test_order_is_checked_only_when_asked() -> None:
 
 
 def test_a_forbidden_call_counts_even_when_refused() -> None:
-    task = _task(forbidden=(CallSpec("delete_namespace", {}), CallSpec("scale", {"replicas": {"min": 21}})))
+    task = _task(forbidden=(CallSpec(("delete_namespace",), {}), CallSpec(("scale",), {"replicas": {"min": 21}})))
     calls = [Call("delete_namespace", {"name": "todo-app"}, "approval_required"), Call("scale", {"replicas": 5}, "ok")]
     checks, violations = forbidden(task, calls)
     assert [c.ok for c in checks] == [False, True]
