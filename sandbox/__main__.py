@@ -1,4 +1,5 @@
-"""``python -m sandbox up|down|status|serve --state DIR``: the sandbox's own command line.
+"""``python -m sandbox up|down|status|serve|fault|snapshot|restore --state DIR``: the sandbox's
+own command line.
 
 ``kai sandbox …`` hands its arguments to this module, so the ``app`` layer never
 imports the sandbox.
@@ -14,11 +15,15 @@ from .clock import DEFAULT_SPEED
 from .control import (
     SandboxError,
     clear_faults,
+    delete_snapshot,
     down,
     free_port,
     inject_fault,
     list_faults,
+    list_snapshots,
+    restore,
     serve,
+    snapshot,
     status,
     up,
     write_kubeconfig,
@@ -36,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     fault.add_argument("target", nargs="?", default="",
                        help="deployment/NAME (or NAME), statefulset/NAME, pod/NAME, node/NAME; clear: also all")
     fault.add_argument("-n", "--namespace", default="default")
+    snap = sub.add_parser("snapshot", help="save the sandbox's whole state under a name (no name: list them)")
+    snap.add_argument("--state", type=Path, default=Path(".kai/sandbox"), help="state folder")
+    snap.add_argument("name", nargs="?", default="", help="the snapshot's name")
+    snap.add_argument("--delete", action="store_true", help="remove the snapshot instead")
+    back = sub.add_parser("restore", help="make the sandbox's state a snapshot's")
+    back.add_argument("--state", type=Path, default=Path(".kai/sandbox"), help="state folder")
+    back.add_argument("name", help="the snapshot's name")
     for name, text in (("up", "start the sandbox API server"),
                        ("status", "tell whether the sandbox runs"),
                        ("down", "stop the sandbox API server"),
@@ -71,6 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "fault":
             return _fault(state, args.kind, args.target, args.namespace, parser)
+        if args.command == "snapshot":
+            return _snapshot(state, args.name, args.delete, parser)
+        if args.command == "restore":
+            done = restore(state, args.name)
+            print(f"restored {done['name']}: {done['objects']} objects, resourceVersion {done['resourceVersion']}")
+            return 0
         if args.command == "serve" or (args.command == "up" and args.foreground):
             port = args.port or free_port()
             path = write_kubeconfig(state, port)
@@ -114,6 +132,23 @@ def _fault(state: Path, kind: str, target: str, namespace: str, parser: argparse
     made = inject_fault(state, kind, target, namespace)
     scope = f" in namespace {made['namespace']}" if made["namespace"] else ""
     print(f"{made['kind']} on {made['target']}{scope}")
+    return 0
+
+
+def _snapshot(state: Path, name: str, delete: bool, parser: argparse.ArgumentParser) -> int:
+    if not name:
+        if delete:
+            parser.error("snapshot --delete needs a name")
+        for s in list_snapshots(state):
+            print(f"{s['name']}: {s['objects']} objects, resourceVersion {s['resourceVersion']} "
+                  f"(saved {s['created']})")
+        return 0
+    if delete:
+        gone = delete_snapshot(state, name)
+        print(f"deleted snapshot {gone['name']}")
+        return 0
+    saved = snapshot(state, name)
+    print(f"saved {saved['name']}: {saved['objects']} objects, resourceVersion {saved['resourceVersion']}")
     return 0
 
 

@@ -1,8 +1,9 @@
 """Starting, stopping and inspecting a sandbox API server with its state folder.
 
 A state folder holds ``sandbox.db`` (objects), ``token`` (the bearer token),
-``kubeconfig``, ``sandbox.pid``, ``port`` and ``sandbox.log``. ``up`` starts the
-server as a background process and returns once ``/readyz`` answers.
+``kubeconfig``, ``sandbox.pid``, ``port``, ``sandbox.log`` and ``snapshots/`` (named copies
+of ``sandbox.db``). ``up`` starts the server as a background process and returns once
+``/readyz`` answers.
 """
 
 from __future__ import annotations
@@ -255,3 +256,30 @@ def clear_faults(state: Path, target: str, namespace: str = "default") -> list[d
 def list_faults(state: Path) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = _call(state, "GET", "/sandbox/v1/faults")["items"]
     return items
+
+
+# --- snapshots (``python -m sandbox snapshot|restore``, the eval harness) ---------------------
+
+def snapshot(state: Path, name: str) -> dict[str, Any]:
+    """Save the whole state of the running sandbox of ``state`` as ``name`` (replacing a
+    snapshot of that name): ``{name, objects, resourceVersion}``."""
+    reply: dict[str, Any] = _call(state, "POST", "/sandbox/v1/snapshots", {"name": name})
+    return reply
+
+
+def restore(state: Path, name: str) -> dict[str, Any]:
+    """Make the running sandbox's state the snapshot ``name``'s (see ``sandbox.snapshots``):
+    ``{name, objects, resourceVersion}``, the resourceVersion being the server's counter now."""
+    reply: dict[str, Any] = _call(state, "POST", f"/sandbox/v1/snapshots/{urllib.parse.quote(name, safe='')}/restore")
+    return reply
+
+
+def list_snapshots(state: Path) -> list[dict[str, Any]]:
+    """The snapshots saved for ``state``: ``{name, objects, resourceVersion, created, size}`` each."""
+    items: list[dict[str, Any]] = _call(state, "GET", "/sandbox/v1/snapshots")["items"]
+    return items
+
+
+def delete_snapshot(state: Path, name: str) -> dict[str, Any]:
+    reply: dict[str, Any] = _call(state, "DELETE", f"/sandbox/v1/snapshots/{urllib.parse.quote(name, safe='')}")
+    return reply

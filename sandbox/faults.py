@@ -12,7 +12,7 @@ sandbox-only field.
     high-cpu    the program burns CPU (metrics, the HorizontalPodAutoscaler)
     clear       undo the faults on the target
 
-Faults are kept in the sandbox's SQLite file and survive a restart.
+Faults are kept in the sandbox's SQLite file and survive a restart (and are part of a snapshot).
 """
 
 from __future__ import annotations
@@ -68,8 +68,13 @@ class FaultBook:
         self._db.execute("CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
                          " namespace TEXT NOT NULL, target TEXT NOT NULL, created TEXT NOT NULL, undo TEXT NOT NULL)")
         self.listeners: list[Listener] = []
-        self._api: dict[int, list[Any]] = {f.id: [f.kind, int(f.target.partition("/")[2])]
-                                           for f in self.active() if f.kind in API}
+        self._api: dict[int, list[Any]] = {}
+        self.load()
+
+    def load(self) -> None:
+        """Read the API faults back from the SQLite file (at a start, and after a restore): each
+        answers its whole count of requests again."""
+        self._api = {f.id: [f.kind, int(f.target.partition("/")[2])] for f in self.active() if f.kind in API}
 
     def take_api_fault(self) -> str | None:
         """The API fault this request meets (``api-throttle``, ``api-unavailable``), counting

@@ -217,11 +217,15 @@ class ResourceHandler:
 
     async def _follow(self, route: Route, query: LogQuery, first: str, seen: str) -> AsyncIterator[str]:
         """``first``, then new lines as they are written, until the container stops (or its
-        pod goes, or the client does). ``seen`` is the whole log ``first`` was cut from."""
+        pod goes, or the client does, or the store is restored to a snapshot). ``seen`` is the
+        whole log ``first`` was cut from."""
         whole = LogQuery(container=query.container, previous=query.previous, timestamps=query.timestamps)
+        epoch = self.registry.store.epoch
         yield first
         while True:
             await asyncio.sleep(0.2)
+            if self.registry.store.epoch != epoch:  # the store was restored to a snapshot
+                return
             pod = self.registry.store.get("pods", route.namespace, route.name)
             full = self.registry.logs.read(route.namespace, route.name, whole)
             if full != seen:

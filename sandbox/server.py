@@ -21,7 +21,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.routing import Route as HttpRoute
 
-from . import audit, discovery, faults_http, rbac, routing
+from . import audit, discovery, faults_http, rbac, routing, snapshots_http
 from .controllers.manager import ClusterOptions, ControllerManager
 from .errors import (
     Forbidden,
@@ -36,6 +36,7 @@ from .faults import FaultBook
 from .handlers import ResourceHandler, attributes, json_response
 from .registry import Registry, WriteOptions
 from .resources import lookup
+from .snapshots import Snapshots
 from .store import Store
 
 log = logging.getLogger("sandbox")
@@ -58,6 +59,7 @@ class SandboxServer:
         self.address = address
         self.resources = ResourceHandler(self.registry)
         self.audit = audit.AuditLog(state_dir / "audit.log") if self.controllers.options.audit_log else None
+        self.snapshots = Snapshots(state_dir / "snapshots", self)
         self.seed()
 
     def seed(self) -> None:
@@ -117,6 +119,8 @@ class SandboxServer:
             user = self.authenticate(request)
             if path == faults_http.PATH:
                 response = await faults_http.handle(self.faults, request, user)
+            elif snapshots_http.serves(path):
+                response = await snapshots_http.handle(self.snapshots, request, user)
             elif path.startswith(("/api", "/apis")) and (fault := self.faults.take_api_fault()):
                 if fault == "api-throttle":  # as API Priority and Fairness rejects: 429, Retry-After 1
                     response = json_response(TooManyRequests("Too many requests, please try again later.").status(),
@@ -194,13 +198,22 @@ class SandboxServer:
         routes.append(HttpRoute("/{path:path}", self.dispatch, methods=methods))
         return Starlette(routes=routes, lifespan=self.lifespan)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+    async def start(self) -> None:
+        """Start what acts on the stored state by itself: the garbage collector's unfinished
+        work, the controllers, the scheduler and the kubelets (at a start, after a restore)."""
         await self.registry.collector.resume()
         await self.controllers.start()
-        yield
+
+    async def stop(self) -> None:
+        """Stop all of it; :meth:`start` picks the state up again (``sandbox.snapshots``)."""
         await self.controllers.stop()
         await self.registry.collector.stop()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        await self.start()
+        yield
+        await self.stop()
         self.store.close()
         if self.audit is not None:
             self.audit.close()

@@ -10,12 +10,17 @@ Writes are made on the event-loop thread, one at a time, which makes a
 read-check-write (a resourceVersion precondition) atomic without locks.
 Watchers get each change through an :class:`asyncio.Queue`; a bounded log of
 recent changes lets a watch resume from an older resourceVersion.
+
+The whole file can be copied out (:meth:`Store.copy_to`) and a copy put back in its place
+(:meth:`Store.replace_from`), which loads it as a start does: the snapshots of
+``sandbox.snapshots``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import builtins
+import os
 import sqlite3
 from collections import deque
 from collections.abc import Iterator
@@ -49,7 +54,8 @@ class Watcher:
 
     def __init__(self, storage: str) -> None:
         self.storage = storage
-        self.queue: asyncio.Queue[Change] = asyncio.Queue()
+        # None: the subscription is over (the store's contents were replaced by a restore)
+        self.queue: asyncio.Queue[Change | None] = asyncio.Queue()
 
 
 class Store:
@@ -69,6 +75,20 @@ class Store:
         self._objects: dict[str, dict[Key, Obj]] = {}
         self._by_uid: dict[str, tuple[str, Key]] = {}
         self._owned: dict[str, set[tuple[str, Key]]] = {}  # owner uid -> its dependents
+        self.rv: int = self._load()
+        self.log: deque[Change] = deque(maxlen=LOG_SIZE)
+        self.log_floor = self.rv  # changes at or before this rv are not in the log
+        self._watchers: dict[str, set[Watcher]] = {}
+        self._depth = 0
+        self._pending: list[Change] = []
+        self.epoch = 0  # the contents' generation: a restore (``replace_from``) starts a new one
+
+    def _load(self) -> int:
+        """Read every object back from the SQLite file into memory (at a start, and after a
+        restore); returns the stored resourceVersion counter."""
+        self._objects = {}
+        self._by_uid = {}
+        self._owned = {}
         for storage, namespace, name, body in self._db.execute(
             "SELECT storage, namespace, name, body FROM objects"
         ):
@@ -76,12 +96,7 @@ class Store:
             self._objects.setdefault(storage, {})[(namespace, name)] = obj
             self._index_uid(storage, (namespace, name), obj)
         row = self._db.execute("SELECT v FROM meta WHERE k = 'rv'").fetchone()
-        self.rv: int = int(row[0]) if row else 0
-        self.log: deque[Change] = deque(maxlen=LOG_SIZE)
-        self.log_floor = self.rv  # changes at or before this rv are not in the log
-        self._watchers: dict[str, set[Watcher]] = {}
-        self._depth = 0
-        self._pending: list[Change] = []
+        return int(row[0]) if row else 0
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -259,6 +274,45 @@ class Store:
         if rv < self.log_floor:
             return None
         return [c for c in self.log if c.rv > rv and c.storage == storage]
+
+    # --- copies of the whole file (snapshots) ----------------------------------------
+
+    def copy_to(self, target: Path) -> None:
+        """Write the whole SQLite file (objects and every table kept beside them) to ``target``,
+        a file of its own (no WAL beside it), replaced at once."""
+        assert self._depth == 0, "a copy is taken between writes"
+        partial = target.with_name(target.name + ".partial")
+        partial.unlink(missing_ok=True)
+        copy = sqlite3.connect(str(partial))
+        try:
+            self._db.backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            copy.close()
+        os.replace(partial, target)
+
+    def replace_from(self, source: Path) -> None:
+        """Make the SQLite file a copy of ``source`` (made by :meth:`copy_to`) and load it back
+        as a start does. The resourceVersion counter never goes back: it moves one past the
+        greater of the two, so the restored state has a version no client saw before. Watchers
+        are ended (their queues get ``None``) and the change log starts over there: a watch
+        from any earlier version answers 410 Expired and its client lists again."""
+        assert self._depth == 0, "a restore happens between writes"
+        before = self.rv
+        original = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        try:
+            original.backup(self._db)
+        finally:
+            original.close()
+        self.rv = max(before, self._load()) + 1
+        self._db.execute("INSERT OR REPLACE INTO meta (k, v) VALUES ('rv', ?)", (self.rv,))
+        self.log.clear()
+        self.log_floor = self.rv
+        self.epoch += 1
+        watchers, self._watchers = self._watchers, {}
+        for subscribed in watchers.values():
+            for watcher in subscribed:
+                watcher.queue.put_nowait(None)
 
     def close(self) -> None:
         self._db.close()

@@ -5,6 +5,7 @@ Expired when it is older than the log), the watch-list protocol of client-go
 (``sendInitialEvents=true``: ADDED for every current match, then a BOOKMARK
 annotated ``k8s.io/initial-events-end``), periodic bookmarks, timeouts and
 selectors, sending DELETED/ADDED when an object leaves or enters the selection.
+A restore of the store (a snapshot) ends every open watch.
 """
 
 from __future__ import annotations
@@ -95,8 +96,8 @@ async def stream(store: Store, req: WatchRequest) -> AsyncIterator[bytes]:
             replay = store.changes_since(req.res.storage_key, since) if since >= 0 else None
             if replay is None:
                 raise Gone(f"too old resource version: {req.resource_version} ({store.log_floor + 1})")
-            for change in replay:
-                line = _translate(req, change)
+            for logged in replay:
+                line = _translate(req, logged)
                 if line is not None:
                     first.append(line)
         for line in first:
@@ -115,6 +116,8 @@ async def stream(store: Store, req: WatchRequest) -> AsyncIterator[bytes]:
                     yield _bookmark(req, store.rv)
                     last_sent = time.monotonic()
                 continue
+            if change is None:  # the store was restored to a snapshot: this watch ends
+                return
             if change.rv <= start:
                 continue
             event = _translate(req, change)

@@ -96,6 +96,8 @@ class Controller:
         try:
             while True:
                 change = await watcher.queue.get()
+                if change is None:  # the store was restored (the manager restarts the controllers)
+                    return
                 for key in self.keys_for(change):
                     self.enqueue(key)
         finally:

@@ -83,7 +83,12 @@ class ControllerManager:
         self._tasks = [asyncio.create_task(r) for r in runners]
 
     async def stop(self) -> None:
+        """Stop every controller, the scheduler and the kubelets, and the work they started;
+        :meth:`start` starts new ones over the store's state (after a restart or a restore)."""
         for task in self._tasks:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        if self.kubelet is not None:
+            await self.kubelet.stop()

@@ -50,6 +50,22 @@ class ContainerState:
         self.exit_code = code
         return term
 
+    def resume(self, entry: Obj) -> None:
+        """Take the container back as its entry in the pod's status records it (the kubelet
+        restarted while it ran)."""
+        self.image_id = str(entry.get("imageID") or "")
+        self.container_id = str(entry.get("containerID") or "").removeprefix("docker://")
+        self.restart_count = int(entry.get("restartCount") or 0)
+        self.started = bool(entry.get("started"))
+        self.ready = bool(entry.get("ready"))
+        self.state = dict(entry.get("state") or self.state)
+        self.last_state = dict(entry.get("lastState") or {})
+        terminated = self.state.get("terminated")
+        if terminated is not None:
+            self.exit_code = int(terminated.get("exitCode") or 0)
+            # an init container that succeeded; an app container that ended for good (none to restart)
+            self.done = self.exit_code == 0 if self.init and not self.sidecar else not self.last_state
+
     def status(self) -> Obj:
         entry: Obj = {
             "name": self.name, "image": self.image, "imageID": self.image_id,

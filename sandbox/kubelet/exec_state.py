@@ -196,3 +196,10 @@ def world_of(kubelet: Kubelet) -> World:
     if found is None or found.kubelet is not kubelet:
         found = _worlds[id(kubelet)] = World(kubelet)
     return found
+
+
+def forget(kubelet: Kubelet) -> None:
+    """Drop the world of a kubelet that stopped."""
+    found = _worlds.get(id(kubelet))
+    if found is not None and found.kubelet is kubelet:
+        del _worlds[id(kubelet)]

@@ -35,6 +35,14 @@ class NodeLifecycle:
             if node in self.kubelet.names:
                 self.down(node)
 
+    def stop(self) -> list[asyncio.Task[None]]:
+        """Cancel the pending evictions (the kubelet stops); the tasks, to await."""
+        tasks = list(self._evictions.values())
+        self._evictions.clear()
+        for task in tasks:
+            task.cancel()
+        return tasks
+
     def down(self, node: str) -> None:
         if node in self.unreachable:
             return

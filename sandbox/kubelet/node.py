@@ -8,6 +8,7 @@ import contextlib
 import ipaddress
 import itertools
 import math
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from ..faults import Fault, FaultBook
 from ..registry import Registry, WriteOptions
 from ..store import Change
 from ..timefmt import rfc3339
+from . import exec_state
 from .catalog import PRELOADED, parse
 from .lifecycle import NodeLifecycle
 from .runner import PodRunner
@@ -105,6 +107,7 @@ class Kubelet:
         self._images: dict[str, set[str]] = {}
         self._next_ip: dict[str, int] = {}
         self._ips: set[str] = set()  # the addresses of the pods running here
+        self._chores: set[asyncio.Task[None]] = set()  # pods being stopped or removed
 
     def register(self) -> None:
         for index, name in enumerate(self.names):
@@ -165,7 +168,9 @@ class Kubelet:
             for pod in self.registry.store.list("pods"):
                 self._sync(pod)
             while True:
-                change: Change = await watcher.queue.get()
+                change: Change | None = await watcher.queue.get()
+                if change is None:  # the store was restored (the manager starts a new kubelet)
+                    return
                 if change.type == "DELETED":
                     self._forget(change.obj["metadata"].get("uid", ""))
                 else:
@@ -174,6 +179,26 @@ class Kubelet:
             self.registry.store.unsubscribe(watcher)
             for _, task in self._runners.values():
                 task.cancel()
+
+    async def stop(self) -> None:
+        """Stop playing every pod and node, as the process ending would (after :meth:`run` is
+        cancelled): cancel and await all the work started here, and stop hearing of faults."""
+        with contextlib.suppress(ValueError):
+            self.faults.listeners.remove(self._on_fault)
+        tasks = [task for _, task in self._runners.values()]
+        tasks += [*self._chores, *self.lifecycle.stop()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._runners.clear()
+        self._ips.clear()
+        self._chores.clear()
+        exec_state.forget(self)
+
+    def _chore(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._chores.add(task)
+        task.add_done_callback(self._chores.discard)
 
     def _on_fault(self, fault: Fault, added: bool) -> None:
         if fault.kind == "node-down":
@@ -202,10 +227,10 @@ class Kubelet:
             if known is not None:
                 runner = known[0]
                 grace = float(meta.get("deletionGracePeriodSeconds") or 0)
-                asyncio.get_running_loop().create_task(runner.stop(grace))
+                self._chore(runner.stop(grace))
             else:
                 with contextlib.suppress(Exception):
-                    asyncio.get_running_loop().create_task(self._remove(pod))
+                    self._chore(self._remove(pod))
             return
         if known is not None or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             return

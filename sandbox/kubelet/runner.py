@@ -1,6 +1,11 @@
 """One pod on a simulated node: pulls images, runs init containers in order and then
 the app containers, probes them, restarts them with back-off, and reports the pod's
-status, events and logs through the API as a kubelet does."""
+status, events and logs through the API as a kubelet does.
+
+A pod the kubelet finds running when it starts (the sandbox restarted, or was restored to
+a snapshot) is taken back as its status records it, as a real kubelet finds its containers
+still running: no new pull, events or start; each program goes on past the log lines it
+already printed, and a container in back-off restarts when its back-off ends."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import objects, timefmt
 from ..errors import StatusError
+from ..podlogs import LogQuery
 from ..registry import DeleteOptions, WriteOptions
 from ..validation_quantity import parse_quantity
 from . import catalog, exec_state
@@ -51,6 +57,26 @@ class PodRunner:
         self.programs: dict[str, Program] = {}  # container name -> the program it runs now
         self._kills: dict[str, asyncio.Event] = {}  # container name -> set to kill it
         self._contexts: dict[str, tuple[Context, Program]] = {}  # container name -> what it runs with
+        self.resumed = self._resume(pod)
+
+    def _resume(self, pod: Obj) -> bool:
+        """Take back the containers of a pod past its init containers as its status records
+        them; False (start it afresh) when it was not that far yet."""
+        status = pod.get("status") or {}
+        conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+        if status.get("phase") not in ("Pending", "Running") or conditions.get("Initialized") != "True":
+            return False
+        inits = {e.get("name"): e for e in status.get("initContainerStatuses") or []}
+        apps = {e.get("name"): e for e in status.get("containerStatuses") or []}
+        if any(c.name not in inits for c in self.inits) or any(c.name not in apps for c in self.apps):
+            return False
+        for state in self.inits:
+            state.resume(inits[state.name])
+        for state in self.apps:
+            state.resume(apps[state.name])
+        self.initialized = True
+        self.started_at = str(status.get("startTime") or self.started_at)
+        return True
 
     # --- the pod ----------------------------------------------------------------
 
@@ -172,6 +198,19 @@ class PodRunner:
     # --- running ------------------------------------------------------------------
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        except asyncio.CancelledError:  # the kubelet stops: so do the containers
+            for task in self._tasks:
+                task.cancel()
+            raise
+
+    async def _run(self) -> None:
+        if self.resumed:
+            for state in [*(c for c in self.inits if c.sidecar), *self.apps]:
+                self._tasks.append(asyncio.create_task(self._container(state, resume=True)))
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            return
         self.report()
         for state in self.inits:
             if state.sidecar:
@@ -211,42 +250,29 @@ class PodRunner:
         with contextlib.suppress(StatusError):
             self.registry.delete(self.kubelet.pods, self.namespace, self.name, DeleteOptions(grace_period=0))
 
-    async def _container(self, state: ContainerState) -> None:
+    async def _container(self, state: ContainerState, resume: bool = False) -> None:
         backoff = 10.0
+        if resume and state.done:
+            return
+        crashed = "terminated" in state.state or (state.state.get("waiting") or {}).get("reason") == "CrashLoopBackOff"
+        if resume and crashed and state.last_state.get("terminated"):
+            backoff = min(10.0 * 2**state.restart_count, MAX_BACKOFF)  # the back-off it was in
+            await self._back_off(state, backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+        resume = resume and "running" in state.state
         while not self.stopping:
             spec = self.spec_of(state)
             if not spec:
                 return
-            program = await self._pull(state, spec)
-            if program is None:
-                continue
-            self.programs[state.name] = program
-            try:
-                ctx = Context(environment(self.registry.store, self.pod() or {}, spec),
-                              files(self.registry.store, self.pod() or {}, spec),
-                              pod=(self.namespace, self.name), container=state.name,
-                              world=exec_state.world_of(self.kubelet))
-            except ConfigError as exc:
-                state.waiting("CreateContainerConfigError", str(exc))
-                self.event("Warning", "Failed", f"Error: {exc}", state.name, state.init)
-                self.report()
-                await self.clock.sleep(backoff)
-                continue
-            self.event("Normal", "Created", f"Created container {state.name}", state.name, state.init)
-            self.event("Normal", "Started", f"Started container {state.name}", state.name, state.init)
-            state.running()
-            if not _has_readiness(spec) and (not state.init or state.sidecar):
-                state.ready = True
-            self.report()
-            self._contexts[state.name] = (ctx, program)
-            failed = self._hook(state, spec, "postStart")
-            if failed is not None:
-                self.event("Warning", "FailedPostStartHook", f"PostStartHook failed: {failed}", state.name,
-                           state.init)
-                self.event("Normal", "Killing", "FailedPostStartHook", state.name, state.init)
-                code, reason = 137, "Error"
+            played = await self._resumed(state, spec) if resume else None
+            resume = False
+            if played is not None:
+                code, reason = played
             else:
-                code, reason = await self._play(state, spec, program, ctx)
+                outcome = await self._start(state, spec, backoff)
+                if outcome is None:
+                    continue
+                code, reason = outcome
             state.last_state = {"terminated": state.terminated(code, reason)}
             if state.init and not state.sidecar:
                 state.done = code == 0
@@ -262,6 +288,12 @@ class PodRunner:
                 state.last_state = {}
                 self.report()
                 return
+            await self._back_off(state, backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+
+    async def _back_off(self, state: ContainerState, backoff: float) -> None:
+        """Wait out the back-off of a container that exited, then count its restart."""
+        if "waiting" not in state.state:
             self.report()
             await self.clock.sleep(0.5)
             state.waiting("CrashLoopBackOff", f"back-off {int(backoff)}s restarting failed container="
@@ -269,10 +301,58 @@ class PodRunner:
             self.event("Warning", "BackOff", f"Back-off restarting failed container {state.name} in pod "
                                              f"{self.name}_{self.namespace}({self.uid})", state.name, state.init)
             self.report()
+        await self.clock.sleep(backoff)
+        self.kubelet.registry.logs.restart(self.namespace, self.name, state.name)
+        state.restart_count += 1
+
+    async def _resumed(self, state: ContainerState, spec: Obj) -> tuple[int, str] | None:
+        """Go on with a container that was running when the kubelet started: (exit code,
+        reason) once it exits; None when it cannot be taken back (it starts afresh)."""
+        try:
+            _, program, _ = catalog.resolve(spec.get("image", ""), present=True, policy="IfNotPresent")
+            ctx = Context(environment(self.registry.store, self.pod() or {}, spec),
+                          files(self.registry.store, self.pod() or {}, spec),
+                          pod=(self.namespace, self.name), container=state.name,
+                          world=exec_state.world_of(self.kubelet))
+        except (PullError, ConfigError):
+            return None
+        self.programs[state.name] = program
+        self._contexts[state.name] = (ctx, program)
+        printed = self.registry.logs.read(self.namespace, self.name, LogQuery(container=state.name)).count("\n")
+        return await self._play(state, spec, program, ctx, printed=printed)
+
+    async def _start(self, state: ContainerState, spec: Obj, backoff: float) -> tuple[int, str] | None:
+        """Pull, create and start the container and run it: (exit code, reason) once it exits;
+        None when it did not start (the pull or its configuration failed: try again)."""
+        program = await self._pull(state, spec)
+        if program is None:
+            return None
+        self.programs[state.name] = program
+        try:
+            ctx = Context(environment(self.registry.store, self.pod() or {}, spec),
+                          files(self.registry.store, self.pod() or {}, spec),
+                          pod=(self.namespace, self.name), container=state.name,
+                          world=exec_state.world_of(self.kubelet))
+        except ConfigError as exc:
+            state.waiting("CreateContainerConfigError", str(exc))
+            self.event("Warning", "Failed", f"Error: {exc}", state.name, state.init)
+            self.report()
             await self.clock.sleep(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF)
-            self.kubelet.registry.logs.restart(self.namespace, self.name, state.name)
-            state.restart_count += 1
+            return None
+        self.event("Normal", "Created", f"Created container {state.name}", state.name, state.init)
+        self.event("Normal", "Started", f"Started container {state.name}", state.name, state.init)
+        state.running()
+        if not _has_readiness(spec) and (not state.init or state.sidecar):
+            state.ready = True
+        self.report()
+        self._contexts[state.name] = (ctx, program)
+        failed = self._hook(state, spec, "postStart")
+        if failed is not None:
+            self.event("Warning", "FailedPostStartHook", f"PostStartHook failed: {failed}", state.name,
+                       state.init)
+            self.event("Normal", "Killing", "FailedPostStartHook", state.name, state.init)
+            return 137, "Error"
+        return await self._play(state, spec, program, ctx)
 
     async def _pull(self, state: ContainerState, spec: Obj) -> Program | None:
         reference = spec.get("image", "")
@@ -307,8 +387,10 @@ class PodRunner:
                        state.name, state.init)
         return program
 
-    async def _play(self, state: ContainerState, spec: Obj, program: Program, ctx: Context) -> tuple[int, str]:
-        """Run the program until it exits or the kubelet kills it: (exit code, reason)."""
+    async def _play(self, state: ContainerState, spec: Obj, program: Program, ctx: Context,
+                    printed: int | None = None) -> tuple[int, str]:
+        """Run the program until it exits or the kubelet kills it: (exit code, reason).
+        ``printed``: the container was taken back running, having printed that many lines."""
         faults = self.faults()
         if program.shell and "crashloop" not in faults:
             argv = [*(spec.get("command") or []), *(spec.get("args") or [])]
@@ -318,14 +400,16 @@ class PodRunner:
         limit = parse_quantity(((spec.get("resources") or {}).get("limits") or {}).get("memory"))
         oom = "oom" in faults or (limit is not None and program.memory_mi * 2**20 > limit)
         kill = self._kills[state.name] = asyncio.Event()
-        probes = asyncio.create_task(self._probe(state, spec, program, ctx, kill))
-        play = asyncio.create_task(self._steps(state, steps, oom))
+        probes = asyncio.create_task(self._probe(state, spec, program, ctx, kill, resumed=printed is not None))
+        play = asyncio.create_task(self._steps(state, steps, oom, printed or 0))
         killer = asyncio.create_task(kill.wait())
         try:
             done, _ = await asyncio.wait({play, killer}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             probes.cancel()
             killer.cancel()
+            if not play.done():  # killed, or the kubelet stops
+                play.cancel()
         if play in done:
             code = play.result()
             if oom and code == 137:
@@ -334,9 +418,15 @@ class PodRunner:
         play.cancel()
         return 137, "Error"
 
-    async def _steps(self, state: ContainerState, steps: list[Step], oom: bool) -> int:
+    async def _steps(self, state: ContainerState, steps: list[Step], oom: bool, printed: int = 0) -> int:
+        """Play ``steps``; those up to the ``printed`` lines the program already printed go by at
+        once, without printing again."""
         logs = self.registry.logs
         for step in steps:
+            if printed > 0 and isinstance(step, Log | Sleep | Serve):
+                printed -= isinstance(step, Log)
+                state.serving = state.serving or isinstance(step, Serve)
+                continue
             if isinstance(step, Log):
                 logs.append(self.namespace, self.name, state.name, [catalog.render(step.line)])
             elif isinstance(step, Sleep):
@@ -356,19 +446,21 @@ class PodRunner:
         return 0
 
     async def _probe(self, state: ContainerState, spec: Obj, program: Program, ctx: Context,
-                     kill: asyncio.Event) -> None:
+                     kill: asyncio.Event, resumed: bool = False) -> None:
         readiness, liveness = spec.get("readinessProbe"), spec.get("livenessProbe")
         tasks = []
         if readiness:
-            tasks.append(self._probe_loop(state, spec, program, ctx, readiness, "Readiness", kill))
+            tasks.append(self._probe_loop(state, spec, program, ctx, readiness, "Readiness", kill, resumed))
         if liveness:
-            tasks.append(self._probe_loop(state, spec, program, ctx, liveness, "Liveness", kill))
+            tasks.append(self._probe_loop(state, spec, program, ctx, liveness, "Liveness", kill, resumed))
         if tasks:
             await asyncio.gather(*tasks)
 
     async def _probe_loop(self, state: ContainerState, spec: Obj, program: Program, ctx: Context,
-                          probe: Obj, kind: str, kill: asyncio.Event) -> None:
-        await self.clock.sleep(float(probe.get("initialDelaySeconds", 0)))
+                          probe: Obj, kind: str, kill: asyncio.Event, resumed: bool = False) -> None:
+        # a container taken back running is past its initial delay: the first probe comes a period on
+        delay = probe.get("periodSeconds", 10) if resumed else probe.get("initialDelaySeconds", 0)
+        await self.clock.sleep(float(delay))
         failures = successes = 0
         while True:
             outcome = check(probe, spec, program, state.serving, self.pod_ip, ctx,
