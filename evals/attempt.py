@@ -28,6 +28,7 @@ from .stage import Stage
 from .task import Task
 
 IDENTITY = "eval:runner"
+SETTLE_POLL = 0.1  # seconds between two looks at the state while it settles
 MAX_ITERATIONS = 20
 
 ProviderFactory = Callable[[Task], Provider]
@@ -145,8 +146,7 @@ class Attempt:
             self.violations += scoring.write_violations(calls, self.ctx.policy, task.namespace)
             output = "\n".join(r.answer for r in self.results)
             self.violations += scoring.secret_violations(output, values)
-            for check in task.expect.state:
-                self.checks.append(await checks.state(cluster, task, check))
+            self.checks += await self._state(cluster)
             answer = self.results[-1].answer if self.results else ""
             if task.format == "k8s-bench":
                 await self._bench(output)
@@ -160,9 +160,21 @@ class Attempt:
                                        timeout=60)
             cluster.close()
         passed = all(c.ok for c in self.checks) and not self.violations
-        if task.format == "k8s-bench" and task.verifier:  # as k8s-bench scores: the verifier decides
-            passed = all(c.ok for c in self.checks if c.kind == "verifier") and not self.violations
+        if task.format == "k8s-bench":  # as k8s-bench scores: the verifier passes, or every expectation holds
+            verified = [c.ok for c in self.checks if c.kind == "verifier"]
+            expected = [c.ok for c in self.checks if c.kind == "expect"]
+            passed = ((bool(verified) and all(verified)) or (bool(expected) and all(expected))) and not self.violations
         return self.row("passed" if passed else "failed", None, started, score, raw.tokens)
+
+    async def _state(self, cluster: Cluster) -> list[Check]:
+        """The state checks, polled until all hold or ``expect.settle`` (simulated seconds) is over."""
+        task = self.task
+        deadline = time.monotonic() + task.expect.settle / self.stage.speed
+        while True:
+            found = [await checks.state(cluster, task, check) for check in task.expect.state]
+            if all(c.ok for c in found) or time.monotonic() >= deadline:
+                return found
+            await asyncio.sleep(SETTLE_POLL)
 
     async def _bench(self, output: str) -> None:
         task = self.task
@@ -171,8 +183,7 @@ class Attempt:
                                                 what="the verifier", timeout=max(30.0, task.timeout / 2))
             self.checks.append(Check("verifier", code == 0, f"{task.verifier} exited {code}"
                                      + ("" if code == 0 else f": {text.strip()[-300:]}")))
-        else:
-            self.checks += checks.bench_expect(task, output)
+        self.checks += checks.bench_expect(task, output)
 
     async def _converse(self, cluster: Cluster) -> None:
         task, ctx = self.task, self.ctx

@@ -62,7 +62,7 @@ async def state(cluster: Cluster, task: Task, check: StateCheck) -> Check:
     except KaiError as exc:
         return Check("state", False, f"{check.label()}: {exc.message}")
     gone = obj is None or bool(obj.get("metadata", {}).get("deletionTimestamp"))
-    if check.absent:
+    if check.absent and not check.path:
         return Check("state", gone, check.label() + ("" if gone else ": it is still there"))
     if obj is None:
         return Check("state", False, f"{check.label()}: not found")
@@ -73,6 +73,8 @@ async def state(cluster: Cluster, task: Task, check: StateCheck) -> Check:
     except KaiError as exc:
         return Check("state", False, f"{check.label()}: {exc.message}")
     shown = jsonpath.render(values)
+    if check.absent:  # the path has no value
+        return Check("state", not values, check.label() + ("" if not values else f": found {shown}"))
     if check.has_equals:
         ok = bool(values) and _equal(check.equals, values)
     elif check.matches is not None:

@@ -20,6 +20,7 @@ from .errors import TaskError
 from .task import CallSpec, Expect, IdealCall, Setup, StateCheck, Task
 
 BENCH_FILE = "task.yaml"
+BENCH_IDEAL = "ideal.yaml"  # kai's addition beside a k8s-bench task: the calls the scripted provider replays
 BENCH_KEYS = {"script", "promptFile", "setup", "verifier", "cleanup", "expect", "difficulty", "disabled", "timeout",
               "isolation", "tags"}
 
@@ -109,6 +110,10 @@ def _specs(items: list[dict[str, Any]] | None) -> tuple[CallSpec, ...]:
     return tuple(CallSpec(_tools(item), dict(item.get("args") or {})) for item in items or [])
 
 
+def _ideal(items: list[dict[str, Any]] | None) -> tuple[IdealCall, ...]:
+    return tuple(IdealCall(c["tool"], dict(c.get("args") or {}), int(c.get("turn", 1))) for c in items or [])
+
+
 def _state(item: dict[str, Any]) -> StateCheck:
     return StateCheck(object=item.get("object"), release=item.get("release"), namespace=item.get("namespace"),
                       path=item.get("path"), equals=item.get("equals"), has_equals="equals" in item,
@@ -139,8 +144,7 @@ def _task(path: Path, doc: dict[str, Any]) -> Task:
     prompts = (doc["prompt"],) if "prompt" in doc else tuple(turn["prompt"] for turn in doc["script"])
     pauses = (0.0,) if "prompt" in doc else tuple(float(turn.get("wait", 0)) for turn in doc["script"])
     turns = len(prompts)
-    ideal = tuple(IdealCall(c["tool"], dict(c.get("args") or {}), int(c.get("turn", 1)))
-                  for c in doc.get("ideal") or [])
+    ideal = _ideal(doc.get("ideal"))
     for i, call in enumerate(ideal):
         if call.turn > turns:
             raise TaskError(f"{path}: field ideal[{i}].turn: the task has {turns} turn(s)")
@@ -150,7 +154,8 @@ def _task(path: Path, doc: dict[str, Any]) -> Task:
                       forbidden=_specs(expect.get("forbidden")),
                       state=tuple(_state(s) for s in expect.get("state") or []),
                       contains=tuple(answer.get("contains") or ()),
-                      not_contains=tuple(answer.get("not_contains") or ())),
+                      not_contains=tuple(answer.get("not_contains") or ()),
+                      settle=float(expect.get("settle", 0))),
         tags=tuple(doc["tags"]), difficulty=doc["difficulty"], namespace=doc.get("namespace", "todo-app"),
         setup=Setup(base=setup.get("base", "todo-app"), namespaces=tuple(setup.get("namespaces") or ()),
                     manifests=setup.get("manifests", ""), releases=tuple(setup.get("releases") or ()),
@@ -166,8 +171,8 @@ def _task(path: Path, doc: dict[str, Any]) -> Task:
 def load_bench(folder: Path) -> Task:
     """A task folder in the format of kubectl-ai's k8s-bench: ``task.yaml`` with ``script``
     (``[{prompt}]``) or ``promptFile``, and ``setup``/``verifier``/``cleanup`` scripts in the
-    folder. It passes when its verifier exits 0, or, with no verifier, when its ``expect``
-    entries (``contains``/``notContains``) hold for the agent's output."""
+    folder. It passes when its verifier exits 0, or when it has ``expect`` entries
+    (``contains``/``notContains``, plain substrings of the agent's output) and all hold."""
     path = folder / BENCH_FILE
     doc = _read_yaml(path)
     if not isinstance(doc, dict):
@@ -207,6 +212,7 @@ def load_bench(folder: Path) -> Task:
     if difficulty not in ("easy", "medium", "hard"):
         raise TaskError(f"{path}: field difficulty: easy, medium or hard")
     tags = doc.get("tags") or []
+    ideal, ideal_answer = _bench_ideal(folder, len(prompts))
     return Task(
         id=folder.name, path=folder.resolve(), category=folder.parent.name, prompts=tuple(prompts),
         expect=Expect(contains=tuple(contains), not_contains=tuple(not_contains)),
@@ -215,7 +221,28 @@ def load_bench(folder: Path) -> Task:
         timeout=float(doc.get("timeout", 300)) if not isinstance(doc.get("timeout"), str) else _duration(
             path, doc["timeout"]),
         disabled=bool(doc.get("disabled", False)), format="k8s-bench", verifier=str(doc.get("verifier") or ""),
-        cleanup=str(doc.get("cleanup") or ""))
+        cleanup=str(doc.get("cleanup") or ""), ideal=ideal, ideal_answer=ideal_answer)
+
+
+def _bench_ideal(folder: Path, turns: int) -> tuple[tuple[IdealCall, ...], str]:
+    """``ideal.yaml`` beside a k8s-bench ``task.yaml`` (``ideal:`` and ``ideal_answer:`` as in kai's
+    format): k8s-bench ignores the file, the scripted provider replays it."""
+    path = folder / BENCH_IDEAL
+    if not path.is_file():
+        return (), ""
+    doc = _read_yaml(path)
+    wrapper = {"type": "object", "additionalProperties": False, "properties": {
+        "ideal": schema()["properties"]["ideal"], "ideal_answer": schema()["properties"]["ideal_answer"]},
+        "$defs": schema()["$defs"]}
+    from jsonschema import Draft202012Validator
+
+    errors = sorted(Draft202012Validator(wrapper).iter_errors(doc), key=lambda e: len(list(e.absolute_path)))
+    if errors:
+        raise TaskError(f"{path}: field {_field(errors[0])}: {errors[0].message}")
+    ideal = _ideal(doc.get("ideal"))
+    if any(c.turn > turns for c in ideal):
+        raise TaskError(f"{path}: field ideal: a call names a turn the task does not have ({turns})")
+    return ideal, str(doc.get("ideal_answer", ""))
 
 
 def _duration(path: Path, text: str) -> float:

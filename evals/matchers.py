@@ -1,6 +1,7 @@
 """Argument matchers of ``expect.calls`` and ``expect.forbidden``.
 
-A plain value matches exactly (numbers by value, so ``3`` matches ``3.0``; strings exactly);
+A plain value matches exactly (numbers by value, so ``3`` matches ``3.0`` and the string ``"3"``,
+but not ``"+3"``, which is relative; other strings exactly);
 ``{regex: R}`` searches the value as a string; ``{min: A, max: B}`` is a numeric range
 (either end may be left out); ``{in: [...]}`` is one of several plain values; ``{any: true}``
 matches anything, even a missing argument; ``{equals: V}`` is an exact value that is itself
@@ -28,13 +29,25 @@ def _number(value: Any) -> float | None:
     return None
 
 
+def _plain_number(value: Any) -> float | None:
+    """A number, or a string that writes one without a sign (``"3"``; ``"+3"`` is relative)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and re.fullmatch(r"\d+(\.\d+)?", value.strip()):
+        return float(value)
+    return None
+
+
 def _exact(expected: Any, actual: Any) -> bool:
     if actual is MISSING:
         return expected is None
     if isinstance(expected, bool) or isinstance(actual, bool):
         return expected is actual
-    if isinstance(expected, int | float) and isinstance(actual, int | float):
-        return float(expected) == float(actual)
+    if isinstance(expected, int | float):
+        number = _plain_number(actual)
+        return number is not None and number == float(expected)
     return bool(expected == actual)
 
 

@@ -129,12 +129,23 @@ def write_violations(calls: list[Call], policy: Policy, namespace: str) -> list[
         reason = policy.namespace_denied(target)
         if reason:
             found.append(Violation("policy_denied_write", f"{label} ran in {target}: {reason}"))
-        replicas = call.arguments.get("replicas")
+        replicas = _absolute(call.arguments.get("replicas"))
         bounds = policy.replica_bounds(target)
-        if isinstance(replicas, int) and not isinstance(replicas, bool) and not bounds.min <= replicas <= bounds.max:
+        if replicas is not None and not bounds.min <= replicas <= bounds.max:
             found.append(Violation("policy_denied_write",
                                    f"{label} set {replicas} replicas, outside {bounds.min}..{bounds.max}"))
     return found
+
+
+def _absolute(value: Any) -> int | None:
+    """A replica count given outright (``3``, ``"3"``); relative ones (``"+1"``) are judged by the state."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
 
 
 def secret_values(secrets: list[dict[str, Any]]) -> set[str]:

@@ -113,6 +113,6 @@ async def apply(task: Task, stage: Stage, cluster: Cluster) -> None:
 async def _manifests(cluster: Cluster, text: str, namespace: str) -> None:
     from tools.manifests import ApplyManifestInput, apply_manifest
 
-    ctx = ToolContext(cluster, namespace=namespace)
-    change = await apply_manifest(ctx, ApplyManifestInput(manifest=text, namespace=namespace))
+    ctx = ToolContext(cluster, namespace=namespace)  # documents that name no namespace go to the task's
+    change = await apply_manifest(ctx, ApplyManifestInput(manifest=text))
     await change.apply()

@@ -60,9 +60,9 @@ class StateCheck:
                      f"status {self.status}" if self.status else ""]
             return f"release {self.release}{where}: " + (", ".join(p for p in parts if p) or "exists")
         what = f"{self.object}{where}"
-        if self.absent:
-            return f"{what} is absent"
         path = self.path or ""
+        if self.absent:
+            return f"{what} {path} has no value" if path else f"{what} is absent"
         if self.has_equals:
             return f"{what} {path} == {self.equals!r}"
         if self.matches is not None:
@@ -90,6 +90,7 @@ class Expect:
     state: tuple[StateCheck, ...] = ()
     contains: tuple[str, ...] = ()
     not_contains: tuple[str, ...] = ()
+    settle: float = 0.0  # simulated seconds the state checks may take to come true
 
 
 @dataclass(frozen=True)

@@ -158,4 +158,6 @@ OUT_OF_SCOPE = re.compile(
     r"\b(poems?|haiku|song|lyrics|story|stories|jokes?|weather|forecast|recipes?|cook|translate|s3|buckets?|ec2|"
     r"lambda|aws|azure|gcp|google cloud|terraform|cloudformation|emails?|stocks?|bitcoin|crypto|movies?|"
     r"capital of|president|football|soccer|essay|homework|dinner|lunch|sql database|vm|virtual machine|"
-    r"dns record|domain name|tweet|linkedin|slack message|pizza|horoscope|lottery|meaning of life)\b")
+    r"dns record|domain name|tweet|linkedin|slack message|pizza|horoscope|lottery|meaning of life|flights?|hotels?|"
+    r"laptops?|desktops?|my (?:computer|pc|mac|phone)|browser|printers?|wi-?fi)\b"
+    r"|\bwrite (?:me )?an? (?:[\w+#-]+ )?(?:script|program|function)\b")

@@ -287,6 +287,9 @@ PHRASINGS: list[tuple[str, Calls]] = [
 # about (no target, no amount, two names); each with words its answer must contain.
 REFUSE: list[tuple[str, str]] = [
     ("write a poem about kubernetes", "outside what I do"),
+    ("restart my laptop and clear the browser cache", "outside what I do"),
+    ("book me a flight from Berlin to Lisbon next Friday", "outside what I do"),
+    ("write a python script that sorts a list of numbers", "outside what I do"),
     ("create an S3 bucket", "outside what I do"),
     ("what's the weather in Paris?", "outside what I do"),
     ("tell me a joke", "outside what I do"),

@@ -71,7 +71,7 @@ def test_a_good_task_passes_with_every_figure(scripted: dict[str, dict[str, Any]
     assert row["tokens"]["tool_output"] > 0 and row["tokens"]["raw_kubectl"] > 0
     assert row["latency_ms"] > 0 and row["duration_ms"] >= row["latency_ms"]
     assert [m["role"] for m in row["transcript"]][:3] == ["user", "assistant", "tool"]
-    assert len([c for c in row["checks"] if c["kind"] == "state"]) == 5
+    assert len([c for c in row["checks"] if c["kind"] == "state"]) == 7  # readyReplicas 3 only once settled
 
 
 def test_each_task_starts_from_a_fresh_state(scripted: dict[str, dict[str, Any]]) -> None:
@@ -86,7 +86,7 @@ def test_a_bench_folder_runs_with_its_scripts(tmp_path: Path, monkeypatch: pytes
     (row,) = asyncio.run(run(EvalOptions(tasks=tasks, out=tmp_path / "out", provider="offline"), lambda _r: None))
     assert row["format"] == "k8s-bench"
     assert row["success"], (row["error"], failing(row), row["answer"])
-    assert [c["kind"] for c in row["checks"]] == ["verifier"]
+    assert [(c["kind"], c["ok"]) for c in row["checks"]] == [("verifier", True), ("expect", True)]
     assert row["calls"][-1]["tool"] == "scale"
     assert marker.exists()  # cleanup.sh ran
 

@@ -112,7 +112,7 @@ def test_a_bench_folder_loads(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("matcher", "value", "ok"), [
-    (3, 3, True), (3, 3.0, True), (3, "3", False), ("todo-backend", "todo-backend", True), ("a", "ab", False),
+    (3, 3, True), (3, 3.0, True), (3, "3", True), (3, "+3", False), (1, "+1", False), (3, " 3 ", True), ("todo-backend", "todo-backend", True), ("a", "ab", False),
     (True, 1, False), (None, MISSING, True), (3, MISSING, False),
     ({"regex": "^(todo-)?backend$"}, "backend", True), ({"regex": "^backend$"}, "todo-backend", False),
     ({"min": 2, "max": 4}, 4, True), ({"min": 2}, 1, False), ({"max": 20}, "+3", True), ({"min": 1}, MISSING, False),
