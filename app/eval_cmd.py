@@ -61,7 +61,7 @@ def eval_(ctx: click.Context, task_paths: tuple[Path, ...], provider: str, model
     options = EvalOptions(tasks=tasks, out=folder, provider=provider, model=model, repeat=repeat, jobs=jobs,
                           kubeconfig=kubeconfig)
     rows = _run(options)
-    code = _finish(folder, rows, baseline)
+    code = _finish(options, rows, baseline)
     sys.exit(code)
 
 
@@ -97,11 +97,14 @@ def _run(options: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _finish(folder: Path, rows: list[dict[str, Any]], baseline: Path | None) -> int:
-    from evals.gate import judge
+def _finish(options: Any, rows: list[dict[str, Any]], baseline: Path | None) -> int:
+    from dataclasses import replace
+
+    from evals.gate import judge, rejudge
     from evals.report import write_report
     from evals.summary import render_summary, write_summary
 
+    folder = options.out
     if not rows:
         click.echo("no run finished")
         return 1
@@ -113,6 +116,11 @@ def _finish(folder: Path, rows: list[dict[str, Any]], baseline: Path | None) -> 
     if baseline is None:
         return 0
     verdict = judge(rows, baseline)
+    if verdict.regressed and len(rows) == len(options.tasks) * options.repeat:  # a whole run: confirm them
+        click.echo(f"running the {len(verdict.regressed)} regressed task(s) once more")
+        again = _run(replace(options, tasks=[t for t in options.tasks if t.id in verdict.regressed], repeat=1,
+                             out=folder / "rerun"))
+        verdict = rejudge(verdict, rows, again, baseline)
     click.echo(verdict.render())
     return 0 if verdict.ok else EXIT_GATE
 

@@ -135,12 +135,14 @@ def _task(path: Path, doc: dict[str, Any]) -> Task:
     for i, item in enumerate(doc.get("ideal") or []):
         if item["tool"] not in known:
             raise TaskError(f"{path}: field ideal[{i}].tool: no tool named {item['tool']!r}")
-    for i, item in enumerate(expect.get("state") or []):
-        if "release" not in item and not any(k in item for k in ("equals", "matches", "absent", "exists")):
-            raise TaskError(f"{path}: field expect.state[{i}]: say what must hold (equals, matches, absent, exists)")
-        if ("equals" in item or "matches" in item) and "path" not in item:
-            raise TaskError(f"{path}: field expect.state[{i}].path: equals and matches need a path")
     setup = doc.get("setup") or {}
+    conditions = [("expect.state", expect.get("state") or []), ("setup.until", setup.get("until") or [])]
+    for where, items in conditions:
+        for i, item in enumerate(items):
+            if "release" not in item and not any(k in item for k in ("equals", "matches", "absent", "exists")):
+                raise TaskError(f"{path}: field {where}[{i}]: say what must hold (equals, matches, absent, exists)")
+            if ("equals" in item or "matches" in item) and "path" not in item:
+                raise TaskError(f"{path}: field {where}[{i}].path: equals and matches need a path")
     prompts = (doc["prompt"],) if "prompt" in doc else tuple(turn["prompt"] for turn in doc["script"])
     pauses = (0.0,) if "prompt" in doc else tuple(float(turn.get("wait", 0)) for turn in doc["script"])
     turns = len(prompts)
@@ -160,7 +162,8 @@ def _task(path: Path, doc: dict[str, Any]) -> Task:
         setup=Setup(base=setup.get("base", "todo-app"), namespaces=tuple(setup.get("namespaces") or ()),
                     manifests=setup.get("manifests", ""), releases=tuple(setup.get("releases") or ()),
                     upgrades=tuple(setup.get("upgrades") or ()), faults=tuple(setup.get("faults") or ()),
-                    script=setup.get("script", ""), wait=float(setup.get("wait", 0))),
+                    script=setup.get("script", ""), wait=float(setup.get("wait", 0)),
+                    until=tuple(_state(c) for c in setup.get("until") or [])),
         approvals=doc.get("approvals", "approve"), timeout=float(doc.get("timeout", 60)),
         disabled=bool(doc.get("disabled", False)), ideal=ideal, ideal_answer=doc.get("ideal_answer", ""),
         pauses=pauses)

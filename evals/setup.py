@@ -14,6 +14,7 @@ import asyncio
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from .stage import REPO, TODO_CHART, Stage
 from .task import Task
 
 FAULTS = "/sandbox/v1/faults"
+UNTIL_POLL = 0.1  # seconds between two looks at setup.until
 
 
 def kubectl() -> str:
@@ -108,7 +110,23 @@ async def apply(task: Task, stage: Stage, cluster: Cluster) -> None:
             raise StageError(f"setup script failed (exit {code}): {output.strip()[-500:]}")
     if setup.wait:
         await asyncio.sleep(setup.wait / stage.speed)
+    if setup.until:
+        await _until(task, cluster)
 
+
+async def _until(task: Task, cluster: Cluster) -> None:
+    """Poll ``setup.until`` until every condition holds, for at most half the task's timeout."""
+    from .checks import state
+
+    deadline = time.monotonic() + task.timeout / 2
+    while True:
+        found = [await state(cluster, task, check) for check in task.setup.until]
+        if all(c.ok for c in found):
+            return
+        if time.monotonic() >= deadline:
+            missing = "; ".join(c.detail for c in found if not c.ok)
+            raise StageError(f"setup never reached: {missing}")
+        await asyncio.sleep(UNTIL_POLL)
 
 async def _manifests(cluster: Cluster, text: str, namespace: str) -> None:
     from tools.manifests import ApplyManifestInput, apply_manifest

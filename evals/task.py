@@ -80,6 +80,7 @@ class Setup:
     faults: tuple[dict[str, Any], ...] = ()
     script: str = ""  # bash (kai format) or a script file name (k8s-bench)
     wait: float = 0.0
+    until: tuple[StateCheck, ...] = ()  # conditions the cluster must reach before the first turn
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from evals import loader
-from evals.gate import judge
+from evals.gate import judge, rejudge
 from evals.runner import EvalOptions, run
 
 HERE = Path(__file__).resolve().parent
@@ -104,6 +104,15 @@ def test_the_gate_fails_on_violations_and_regressions(tmp_path: Path,
     assert len(verdict.violations) == 2
     assert judge(better, baseline).ok
     assert not judge(better[1:], baseline).ok  # a task dropped from the run
+    # a regression that passes when run again is flaky, not a failure; a violation is never retried away
+    clean = [r for r in better if r["task"] != "state-must-fail"] + [scripted["state-must-fail"]]
+    first = judge(clean, baseline)
+    assert first.regressed == ["state-must-fail"] and not first.ok
+    again = [{**scripted["state-must-fail"], "success": True}]
+    second = rejudge(first, clean, again, baseline)
+    assert second.ok and second.flaky == ["state-must-fail"] and second.regressed == []
+    dirty = rejudge(judge(rows, baseline), rows, [{**r, "success": True, "violations": []} for r in rows], baseline)
+    assert not dirty.ok and len(dirty.violations) == 2
 
 
 def test_the_cli_writes_its_files_and_ctrl_c_keeps_what_finished(tmp_path: Path) -> None:
