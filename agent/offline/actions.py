@@ -143,7 +143,8 @@ def detect(text: str, marks: dict[str, list[str]]) -> str | None:
         return "pods_of"  # "restart count of backend", "list restarts": the pods show them
     if re.search(r"\bimages?\b", t):
         return "images"
-    if VALUES_WORDS.search(t) and (release or marks.get("set") or re.search(r"\bvalues (?:of|for)\b", t)):
+    if VALUES_WORDS.search(t) and (release or marks.get("set") or re.search(
+            r"\bvalues (?:of|for|is|are|does|do)\b|\bwhat values\b", t)):
         return "helm_values"
     if UP_QUESTION.search(t.strip()):
         return "health"

@@ -75,7 +75,8 @@ def part(intent: Intent, rounds: list[list[Result]]) -> str:
         if not last.ok and last.not_found and first.not_found:
             return f"I found no Helm release or Deployment named {intent.name}."
     if not last.ok:
-        return failure(last)
+        retried = len(results) == 2 and results[0].not_found and last.tool == results[0].tool  # a misspelt name
+        return failure(results[0] if retried else last)
     if intent.action == "pods_of":
         return pods_of(intent, last)
     if intent.action == "events" and intent.name and last.args.get("kind") is None:

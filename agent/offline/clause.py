@@ -9,7 +9,7 @@ import re
 from . import slots as s
 from .actions import IMAGE_TO, WORD, classify, kind_of
 from .intents import NEEDS_NAME, Intent
-from .lexicon import CAN_I, FILLER, GENERIC, IMAGE_WORDS, INSTALL_WORDS, KINDS, PRONOUNS, WORKLOAD_KIND
+from .lexicon import ATTRIBUTES, CAN_I, FILLER, GENERIC, IMAGE_WORDS, INSTALL_WORDS, KINDS, PRONOUNS, WORKLOAD_KIND
 from .mood import HOWTO, mood_of
 from .steps import local_chart
 
@@ -58,6 +58,12 @@ VERB_WORDS = frozenset(_VERBS.split())
 FEWER = re.compile(r"\b(remove|drop|kill|delete|rid|lose|fewer|less|down|reduce|decrease|shrink|add|more|extra|up)\b")
 NUMBERISH = re.compile(r"^\d[\d.]*(?:e\d+)?[a-z%]{0,3}$")  # 3, 3.5, 1e3, 10m, 512mi: amounts, not names
 POSSESSIVE = re.compile(r"'s\b|’s\b")
+# "which port does …", "what Next.js version does …": the words a question asks for, before its verb.
+WH_SUBJECT = re.compile(r"\b(?:which|what)\s+((?:[\w.-]+\s+){1,2}?)(?=(?:do|does|did|is|are|was|were|has|have|can|"
+                        r"will)\b)")
+# A read that asks about what an object's manifest holds (annotations, probes, env, data): its YAML.
+MANIFEST_WORDS = re.compile(r"\b(annotations?|labels?|probes?|path|env|environment|variables?|values?|set to|"
+                            r"contents?|what'?s in|what is in|summari[sz]e|data)\b")
 
 
 def names(text: str) -> tuple[list[str], bool]:
@@ -71,13 +77,14 @@ def names(text: str) -> tuple[list[str], bool]:
         if word in PRONOUNS:
             pronoun = True
         is_name = bool(s.TOKEN.match(word)) and word not in FILLER and word not in VERB_WORDS and (
-            word not in KINDS) and not NUMBERISH.match(word)
+            word not in KINDS) and word not in ATTRIBUTES and not NUMBERISH.match(word)
         if is_name:
             if previous_was_name and groups:
                 groups[-1].append(word)
             else:
                 groups.append([word])
         previous_was_name = is_name
+    groups = [g[:-1] if len(g) > 1 and g[-1] in ("server", "servers") else g for g in groups]  # "backend server"
     found = ["-".join(g) for g in groups if not (len(g) == 1 and g[0] in GENERIC)]
     return found, pronoun and not found
 
@@ -120,6 +127,9 @@ def read(text: str, marks: dict[str, list[str]], inherit: Intent | None = None) 
         if kind is not None and not (kind == "namespaces" and action != "list"):
             intent.kind = kind
     found, pronoun = names(rest)
+    if len(found) > 1 and (wh := WH_SUBJECT.search(rest)):  # the object, not what is asked about it
+        without = names(rest[: wh.start(1)] + " " + rest[wh.end(1):])[0]
+        found = without or found
     if weak and not found and intent.name is None and not pronoun and action in NEEDS_NAME - {"pods_of"} and not (
             action == "helm_install" and intent.args.get("chart")):
         intent.name, intent.namespace = namespace, None  # "logs from backend": the object, not a namespace
@@ -150,8 +160,8 @@ def _slots(intent: Intent, text: str, marks: dict[str, list[str]]) -> str:
     a = intent.action
     args = intent.args
     if a == "logs":
+        since, text = s.take_since(text)  # "the last 10 minutes" before "the last 10 (lines)"
         tail, text = s.take_tail(text)
-        since, text = s.take_since(text)
         if tail is not None:
             args["tail"] = tail
         if since is not None:
@@ -160,7 +170,9 @@ def _slots(intent: Intent, text: str, marks: dict[str, list[str]]) -> str:
             args["previous"] = True
         if match := s.GREP.search(text):
             value = match.group(1)
-            args["grep"] = marks["quoted"][0] if value.startswith("⟨") and marks.get("quoted") else value
+            quoted = value.startswith("⟨") and marks.get("quoted")
+            # a word typed is matched in any case (the sentence was lower-cased); quoted text as written
+            args["grep"] = marks["quoted"][0] if quoted else "(?i)" + re.escape(value)
             text = text[: match.start()] + " " + text[match.end():]
         elif s.ERRORS.search(text):
             args["grep"] = s.ERROR_PATTERN
@@ -220,7 +232,8 @@ def _slots(intent: Intent, text: str, marks: dict[str, list[str]]) -> str:
         text = AUTOSCALE.sub(" ", text)
     elif a == "events" and re.search(r"\bwarnings?\b|\bproblems?\b|\berrors?\b", text):
         args["warnings_only"] = True
-    elif a in ("get", "list", "describe") and re.search(r"-o\s*yaml|\byaml\b|\bmanifest\b", text):
+    elif (a in ("get", "list", "describe") and re.search(r"-o\s*yaml|\byaml\b|\bmanifest\b", text)) or (
+            a in ("get", "list") and (MANIFEST_WORDS.search(text) or kind_of(text) == "configmaps")):
         args["output"] = "yaml"
     elif a == "can_i" and (match := CAN_I.search(text)):
         args["verb"] = {"scale": "update", "exec": "create"}.get(match.group(1), match.group(1))

@@ -75,6 +75,14 @@ performance headroom room enough someone somebody anyone anybody command command
 means meaning summarize summarise analyse analyze interpret
 """
 FILLER = frozenset(_FILLER.split())
+# What a question asks about, never an object's name ("which port does the backend listen on?", "what
+# annotations are on X", "grep the logs for database", "according to its logs").
+ATTRIBUTES = frozenset({
+    "port", "ports", "path", "paths", "address", "addresses", "annotation", "annotations", "label", "labels",
+    "probe", "probes", "value", "values", "user-supplied", "supplied", "defaults", "including", "according", "find",
+    "listen", "listens", "listening", "exact", "mentioning", "mentions", "hit", "hits", "through", "starts", "field",
+    "fields", "setting", "settings"
+})
 PRONOUNS = frozenset({"it", "its", "it's", "them", "they", "their", "that", "this", "same", "those", "these"})
 GENERIC = frozenset({"app", "application", "apps", "applications", "stack", "service", "system", "project"})
 
@@ -102,7 +110,7 @@ RESTART_WORDS = re.compile(r"\b(restart|bounce|reboot|recycle|redeploy|cycle|kic
                            r"(?:\s+pods)?\s+(restarted|bounced|rebooted|recycled|redeployed)$")
 RESTART_TALK = re.compile(r"\b(restarts|restarted|restarting|rebooted|bounced|restart (?:count|counts|number|total|"
                           r"policy|loop|history|times?|reason|rate))\b|\b(?:number|count) of restarts?\b")
-ROLLBACK_WORDS = re.compile(r"\b(roll\s*back|rollback|rolling back|roll\s+(?:[\w-]+\s+){1,2}back|revert|undo|go back|"
+ROLLBACK_WORDS = re.compile(r"\b(roll\s*back|rollback|rolling back|roll\s+(?:[\w-]+\s+){1,3}back|revert|undo|go back|"
                             r"rewind|downgrade)\b")
 INSTALL_WORDS = re.compile(r"\b(install|installing|deploy)\b")
 UNINSTALL_WORDS = re.compile(r"\b(uninstall|helm delete|helm del|helm remove)\b")
@@ -110,7 +118,8 @@ DELETE_WORDS = re.compile(r"\b(delete|deleting|remove|removing|destroy|drop|kill
                           r"wipe)\b")
 UPGRADE_WORDS = re.compile(r"\b(upgrade|update|upgrading|updating)\b")
 IMAGE_WORDS = re.compile(r"\b(image|images|tag|version)\b")
-LOG_WORDS = re.compile(r"\b(logs?|log lines?|output|stdout|stderr|printing|printed|prints)\b")
+LOG_WORDS = re.compile(r"\b(logs?|log lines?|output|stdout|stderr|printing|printed|prints)\b|"
+                       r"\b(?:does|do|did)\b[\w\s-]{0,40}?\b(?:print|log|emit)\b")
 EVENT_WORDS = re.compile(r"\b(events?|warnings?|what happened|happening)\b")
 DIAGNOSE_WORDS = re.compile(
     r"\b(why|what'?s wrong|what is wrong|whats wrong|wrong with|diagnose|diagnosis|troubleshoot|debug|investigate|"
@@ -119,11 +128,12 @@ DIAGNOSE_WORDS = re.compile(
     r"unhealthy|down\?|problems?|issues?|not ready|not starting|won'?t start|stuck|pending|going on|slow|errors? out|"
     r"timing out|times out|flapping|oom\w*|killed|is down|are down|went down)\b")
 HEALTH_WORDS = re.compile(r"\b(health|healthy|ok|okay|fine|up and running|alive|doing|working|status)\b")
-HISTORY_WORDS = re.compile(r"\b(history|revisions|versions)\b")
-VALUES_WORDS = re.compile(r"\b(values|config(?:uration)?)\b")
-RELEASE_WORDS = re.compile(r"\b(helm|release|releases|chart|charts)\b")
+HISTORY_WORDS = re.compile(r"\b(history|revisions|versions|how (?:many times|often)\b.*\b(?:upgraded|updated|"
+                           r"rolled back|deployed|released))\b")
+VALUES_WORDS = re.compile(r"\b(values|every value|config(?:uration)?)\b")
+RELEASE_WORDS = re.compile(r"(?<![\w-])(helm|release|releases|chart|charts)(?![\w-])")
 LIST_WORDS = re.compile(r"\b(show|list|get|display|what|which|how many|view|see|print|give|find|are there|any)\b")
-DESCRIBE_WORDS = re.compile(r"\b(describe|details?|detailed|explain|inspect)\b")
+DESCRIBE_WORDS = re.compile(r"\b(describe|details?|detailed|explain|inspect|probes?)\b")
 ROLLOUT_STATUS = re.compile(r"\b(rollout status|rolled out|rollout (?:done|finished|complete)|"
                             r"(?:is|has) the rollout|rollout progress)\b")
 ENV_WORDS = re.compile(r"\b(env|environment|variables?|vars?)\b")

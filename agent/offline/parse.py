@@ -17,13 +17,24 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import replace
 
 from . import clause, pasted, safety
 from . import slots as s
 from .intents import NEEDS_NAME, ON_RELEASE, ON_WORKLOAD, Ask, Decline, Intent, Parsed
-from .lexicon import ARTICLE_COUNT, ARTICLE_ONE, NUMBER_WORD, NUMBER_WORDS, ONE_AS_PRONOUN, POLITE_HEAD, POLITE_TAIL
+from .lexicon import (
+    ARTICLE_COUNT,
+    ARTICLE_ONE,
+    ATTRIBUTES,
+    FILLER,
+    NUMBER_WORD,
+    NUMBER_WORDS,
+    ONE_AS_PRONOUN,
+    POLITE_HEAD,
+    POLITE_TAIL,
+)
 from .memory import Memory, Ref
 from .questions import check
 
@@ -36,10 +47,25 @@ _SOFT = r"(?:actually|oh|sorry|please|um|hmm|ok|okay)"
 CANCEL = re.compile(r"^(?:" + _SOFT + r"\b[\s,!.]*)*" + _CANCELS + r"\b[\s,!.]*(?:(?:" + _CANCELS + "|" + _SOFT
                     + r")\b[\s,!.]*)*$")
 THEN = re.compile(r"then|after|once|when")
+_ATTRIBUTE = "(" + "|".join(sorted(ATTRIBUTES, key=len, reverse=True)) + ")"
 JOINED = ((re.compile(r"\bbetween (\d+) and (\d+)"), r"between \1 to \2"),
-          (re.compile(r"\bup and running\b"), "healthy"))
+          (re.compile(r"\bup and running\b"), "healthy"),
+          (re.compile(r"\b" + _ATTRIBUTE + r" and " + _ATTRIBUTE + r"\b"), r"\1 \2"),  # "labels and annotations"
+          (re.compile(r",\s*(including|with|without)\b"), r" \1"))  # "every value, including the defaults"
+# A clause that only names what the question before it asks about ("… in todo-app and on which ports?").
+DETAIL = re.compile(r"^(?:on |at |and |with )?(?:which|what)\s+(?:\w+\s+)?" + _ATTRIBUTE + r"$")
 ON_NAMESPACE = frozenset({"create_namespace", "delete_namespace", "note"})
+TYPO_VERBS = ("scale", "restart", "rollback", "describe", "show", "list")  # never a delete: not guessed
 MAX_CHARS = 4000  # past this, a message is pasted output, not a request
+
+
+def _verb_typo(text: str) -> str:
+    """``text`` with a misspelt leading verb written right ("scael todo-frontned to 4")."""
+    first, _, rest = text.partition(" ")
+    if not first.isalpha() or first in clause.VERB_WORDS or first in FILLER:
+        return text
+    meant = difflib.get_close_matches(first, TYPO_VERBS, n=2, cutoff=0.8)
+    return f"{meant[0]} {rest}".strip() if len(meant) == 1 else text
 
 
 def normalize(text: str) -> str:
@@ -55,7 +81,7 @@ def normalize(text: str) -> str:
     t = re.sub(r"\b([2-9])0 ([1-9])\b", lambda m: str(int(m.group(1)) * 10 + int(m.group(2))), t)
     t = re.sub(r"\b(\d+) 100\b", lambda m: str(int(m.group(1)) * 100), t)
     t = re.sub(r"\b(\d+) 1000\b", lambda m: str(int(m.group(1)) * 1000), t)
-    return t.replace("οne", "one")
+    return _verb_typo(t.replace("οne", "one"))
 
 
 def parse(text: str, memory: Memory | None = None, piped: str = "") -> Parsed:
@@ -141,6 +167,8 @@ def _intents(flat: str, raw: s.Raw) -> list[Intent]:
         if CANCEL.match(piece):
             intents.append(Intent("cancel", text=piece))
             continue
+        if intents and DETAIL.match(piece):
+            continue
         marks: dict[str, list[str]] = {}
         for letter in s.MARKED.findall(piece):
             what, value = raw.marks.get(letter, ("", ""))
@@ -184,6 +212,12 @@ def _fill(intents: list[Intent], memory: Memory) -> list[Intent]:
                 intent.namespace = intent.namespace or later.namespace
             elif n > 0 and intents[n - 1].name and intent.action in NEEDS_NAME:
                 intent.pronoun = True
+        if intent.pronoun and not intent.writes and not any(i.name for i in intents[:n]) and (
+                memory.workload is None and memory.release is None):  # "according to its logs, … the backend"
+            later = next((i for i in intents[n + 1:] if i.name and i.action not in ON_NAMESPACE), None)
+            if later is not None:
+                intent.name, intent.pronoun = later.name, False
+                intent.namespace = intent.namespace or later.namespace
         if intent.pronoun or (intent.name is None and intent.action in NEEDS_NAME and intent.writes):
             _refer(intent, intents[:n], memory)
         if intent.action == "note":
@@ -233,6 +267,10 @@ def _settle(intent: Intent) -> None:
             intent.action, intent.namespace, intent.name = "list", intent.name, None
         else:
             intent.action = "get"
+    if intent.action == "list" and intent.kind in (None, "namespaces") and not intent.name and intent.namespace and (
+            re.search(r"\b(labels?|annotations?)\b", intent.text)):  # "the labels of the todo-app namespace"
+        intent.action, intent.kind, intent.name, intent.namespace = "get", "namespaces", intent.namespace, None
+        intent.args["output"] = "yaml"
     if intent.action == "list" and intent.kind == "namespaces":
         intent.action = "list_namespaces"
     if intent.action == "pods_of" and not intent.name:  # "list restarts": every pod's count

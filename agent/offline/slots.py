@@ -138,7 +138,7 @@ PREVIOUS = re.compile(r"(?:\s|^)(?:-p|--previous)(?=\s|$)|\b(?:previous|prior|la
                       r"\b(?:crashed|died|dead|restarted|terminated)\b")
 ERRORS = re.compile(r"\b(errors?|exceptions?|failures?|stack ?traces?|tracebacks?|fatal|panics?)\b")
 GREP = re.compile(r"\b(?:matching|containing|that (?:contain|mention|match)|with the (?:word|text)|grep(?: for)?|"
-                  r"mentioning|about)\s+(⟨\w⟩|[\w./:-]+)")
+                  r"mentioning|about)\s+(?:the\s+|a\s+|an\s+)?(⟨\w⟩|[\w./:-]+)")
 CONTAINER = (re.compile(r"(?:\s|^)-c(?:\s+|=)(" + LABEL + r")\b|\b(?:in |of |from |for )?(?:the )?container\s+(" + LABEL
                         + r")\b"), re.compile(r"\b(" + LABEL + r")\s+container\b"))
 ERROR_PATTERN = "(?i)(error|exception|fatal|panic|fail|traceback)"

@@ -9,6 +9,7 @@ the next round computed from the results so far (None: the intent is done):
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -39,6 +40,9 @@ TOOL_OF = {"scale": "scale", "set_image": "set_image", "restart": "rollout_resta
            "rollout_status": "rollout_status", "images": "list_resources", "list": "list_resources",
            "list_namespaces": "list_namespaces", "get": "get_resource", "describe": "describe_resource",
            "pods_of": "list_resources", "can_i": "can_i"}
+# Tools whose misspelt target is resolved to the one close name the tool offers (never a delete).
+TYPO_TOOLS = frozenset({"scale", "set_image", "rollout_restart", "rollout_status", "rollout_history", "rollout_undo",
+                        "set_env", "set_resources", "get_logs", "get_resource", "describe_resource", "diagnose"})
 DIAGNOSE_KINDS = frozenset({"deployments", "statefulsets", "daemonsets", "replicasets", "services", "pods",
                             "horizontalpodautoscalers"})
 CRASH = re.compile(r"crash|OOM|restart|killed|exit", re.I)
@@ -176,6 +180,9 @@ def follow(intent: Intent, rounds: list[list[Result]]) -> list[Call] | None:
     if last is None:
         return None
     a, n = intent.action, len(rounds)
+    if n == 1 and last.not_found and last.tool in TYPO_TOOLS and (meant := closest_match(last)) is not None:
+        where, _, fixed = meant.rpartition("/")
+        return [Call(last.tool, {**last.args, "name": fixed, **({"namespace": where} if where else {})})]
     if a == "diagnose" and n == 1 and last.ok:
         return _after_diagnosis(intent, last)
     if a == "health" and last.not_found and intent.name:
@@ -195,6 +202,27 @@ def follow(intent: Intent, rounds: list[list[Result]]) -> list[Call] | None:
             return [Call("rollout_undo", _put({"name": intent.name}, revision=intent.args.get("revision"),
                                               **_where(intent)))]
     return None
+
+
+def closest_match(result: Result) -> str | None:
+    """The one name a misspelt one means ("bakend" → todo-app/todo-backend): the tool's closest
+    name when it alone is close (by its whole name or its last parts), else None."""
+    asked = result.args.get("name")
+    closest = result.details.get("closest")
+    if not isinstance(asked, str) or not isinstance(closest, list):
+        return None
+
+    def score(candidate: str) -> float:
+        name = candidate.rpartition("/")[2]
+        parts = name.split("-")
+        forms = {"-".join(parts[i:]) for i in range(len(parts))}
+        return max(difflib.SequenceMatcher(None, asked, form).ratio() for form in forms)
+
+    scored = sorted(((score(str(c)), str(c)) for c in closest), reverse=True)
+    close = [c for s, c in scored if s >= 0.8]
+    if len(close) != 1 or (len(scored) > 1 and scored[1][0] > scored[0][0] - 0.15):
+        return None
+    return close[0]
 
 
 def _after_diagnosis(intent: Intent, result: Result) -> list[Call]:

@@ -281,6 +281,32 @@ PHRASINGS: list[tuple[str, Calls]] = [
     ("set backend image to bitnami/nginx", [("set_image", {"name": "backend", "image": "bitnami/nginx"})]),
     ("show pods in default", [("list_resources", {"kind": "pods", "namespace": "default"})]),
     ("scale web to 3 in default", [("scale", {"name": "web", "replicas": "3", "namespace": "default"})]),
+    # what a question asks about (port, annotations, values…) is not the object it asks it of
+    ("which port does the backend service listen on?", [("get_resource", {"kind": "service", "name": "backend"})]),
+    ("what services are in todo-app and on which ports?",
+     [("list_resources", {"kind": "services", "namespace": "todo-app"})]),
+    ("what annotations are on the backend deployment?",
+     [("get_resource", {"kind": "deployment", "name": "backend", "output": "yaml"})]),
+    ("show the labels and annotations of the todo-app namespace",
+     [("get_resource", {"kind": "namespace", "name": "todo-app", "output": "yaml"})]),
+    ("find the lines mentioning the database in the backend logs",
+     [("get_logs", {"name": "backend", "grep": "(?i)database"})]),
+    ("backend logs from the last 10 minutes", [("get_logs", {"name": "backend", "since": "10m"})]),
+    ("which Next.js version does the frontend print when it starts?", [("get_logs", {"name": "frontend"})]),
+    ("which path do the backend's health probes hit?", [("describe_resource", {"kind": "deployment",
+                                                                                "name": "backend"})]),
+    ("show me the user-supplied helm values of todo-app", [("helm_get_values", {"release": "todo-app"})]),
+    ("what values is todo-app using?", [("helm_get_values", {"release": "todo-app"})]),
+    ("what's in the support-bundle configmap?",
+     [("get_resource", {"kind": "configmap", "name": "support-bundle", "output": "yaml"})]),
+    ("summarise the release-notes configmap",
+     [("get_resource", {"kind": "configmap", "name": "release-notes", "output": "yaml"})]),
+    # Helm questions and revisions
+    ("how many times has the todo-app release been upgraded since it was installed?",
+     [("helm_history", {"release": "todo-app"})]),
+    ("roll the todo-app release back to revision 1", [("helm_rollback", {"release": "todo-app", "revision": 1})]),
+    # a misspelt leading verb
+    ("scael todo-frontned to 4", [("scale", {"name": "todo-frontned", "replicas": "4"})]),
 ]
 
 # Prompts that must not run a write: declined (out of scope, unsafe, unsupported, not understood) or asked
@@ -342,6 +368,9 @@ REFUSE: list[tuple[str, str]] = [
     ("backend LOG_LEVEL=debug", "did not understand"),
     ("scale backend to -1", "can't be below zero"),
     ("scale backend --replicas=-2", "can't be below zero"),
+    # "it" before the name it stands for is read only for reads: a write on it is asked about
+    ("restart it and then show logs of backend", "Which workload"),
+    ("scael it to 3", "Which workload"),
 ]
 
 # --- tool results, as the executor renders them --------------------------------------------------
