@@ -2,21 +2,28 @@
 (``--baseline DIR``) fail when the run is worse than a committed one. ``kai eval compare A B``
 lists the tasks that regressed or improved between two runs.
 
-Exit codes: 0 done (and the gate held), 1 an error, 2 usage, 4 the gate failed.
+Exit codes: 0 done (and the gate held), 1 an error, 2 usage, 4 the gate failed, 130 interrupted
+(Ctrl-C or SIGTERM: the runs that finished are written, with their summary and report).
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+if TYPE_CHECKING:
+    from evals.runner import EvalOptions
+
 EXIT_GATE = 4
+EXIT_INTERRUPTED = 130
+RERUNS = 2  # a regressed task is flaky, not a regression, only when every one of these passes
 PROVIDERS = ("offline", "scripted", "gemini", "openai", "openai-compatible")
-DEFAULT_TASKS = Path("evals/tasks")
+DEFAULT_TASKS = Path(__file__).resolve().parents[1] / "evals" / "tasks"
 
 
 def _split(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -60,12 +67,13 @@ def eval_(ctx: click.Context, task_paths: tuple[Path, ...], provider: str, model
     folder = out or Path(".kai/evals") / f"{provider}-{model or 'default'}".replace("/", "_")
     options = EvalOptions(tasks=tasks, out=folder, provider=provider, model=model, repeat=repeat, jobs=jobs,
                           kubeconfig=kubeconfig)
-    rows = _run(options)
-    code = _finish(options, rows, baseline)
-    sys.exit(code)
+    rows, interrupted = _run(options)
+    code = _finish(options, rows, None if interrupted else baseline)
+    sys.exit(EXIT_INTERRUPTED if interrupted else code)
 
 
-def _run(options: Any) -> list[dict[str, Any]]:
+def _run(options: EvalOptions) -> tuple[list[dict[str, Any]], bool]:
+    """The rows of the runs that finished, and whether Ctrl-C or SIGTERM cut the run short."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -90,14 +98,21 @@ def _run(options: Any) -> list[dict[str, Any]]:
                                        highlight=False)
             progress.update(bar, advance=1, description=f"{failed} failed")
 
+        async def main() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)  # as Ctrl-C: stop cleanly
+            await run(options, seen)
+
         try:
-            asyncio.run(run(options, seen))
-        except KeyboardInterrupt:
+            asyncio.run(main())
+        except (KeyboardInterrupt, asyncio.CancelledError):
             err.print(f"interrupted: {len(rows)} of {total} runs finished; writing what finished")
-    return rows
+            return rows, True
+    return rows, False
 
 
-def _finish(options: Any, rows: list[dict[str, Any]], baseline: Path | None) -> int:
+def _finish(options: EvalOptions, rows: list[dict[str, Any]], baseline: Path | None) -> int:
     from dataclasses import replace
 
     from evals.gate import judge, rejudge
@@ -117,9 +132,11 @@ def _finish(options: Any, rows: list[dict[str, Any]], baseline: Path | None) -> 
         return 0
     verdict = judge(rows, baseline)
     if verdict.regressed and len(rows) == len(options.tasks) * options.repeat:  # a whole run: confirm them
-        click.echo(f"running the {len(verdict.regressed)} regressed task(s) once more")
-        again = _run(replace(options, tasks=[t for t in options.tasks if t.id in verdict.regressed], repeat=1,
-                             out=folder / "rerun"))
+        click.echo(f"running the {len(verdict.regressed)} regressed task(s) {RERUNS} times more")
+        again, interrupted = _run(replace(options, tasks=[t for t in options.tasks if t.id in verdict.regressed],
+                                          repeat=RERUNS, out=folder / "rerun"))
+        if interrupted:
+            return EXIT_INTERRUPTED
         verdict = rejudge(verdict, rows, again, baseline)
     click.echo(verdict.render())
     return 0 if verdict.ok else EXIT_GATE

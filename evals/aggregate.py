@@ -14,7 +14,8 @@ every tag it carries). Definitions:
 - *percentiles*: linear interpolation between the closest ranks (numpy's default, ``method="linear"``,
   R type 7): the q-th percentile of sorted values v[0..m-1] is v[i] + (v[i+1] - v[i]) * f where
   i + f = q/100 * (m - 1).
-- *wall time*: the sum of the runs' ``duration_ms`` (the run's wall time when tasks run one at a time).
+- *wall time*: first start to last end of the runs (``started_at``, ``ended_at``), else the sum
+  of their ``duration_ms``.
 """
 
 from __future__ import annotations
@@ -83,10 +84,6 @@ class GroupStats:
     duration_ms: Distribution
     wall_time_ms: float
     mean_tool_calls: float | None
-
-    @property
-    def pass_at_1(self) -> float | None:
-        return self.pass_at.get(1)
 
 
 @dataclass(frozen=True)

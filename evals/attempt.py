@@ -4,11 +4,13 @@ and return the result row (the README's results.jsonl schema)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from agent.events import Event, ToolFinished, ToolRequested
 from agent.messages import Message
 from agent.provider import Provider
 from agent.runner import Runner, RunResult, RunStats
@@ -20,7 +22,7 @@ from tools.executor import ApprovalAnswer, ApprovalRequest, ApproveFn, Executor
 from tools.guard import Caller
 from tools.policy import Policy
 
-from . import checks, scoring, setup
+from . import checks, scoring, task_setup
 from .checks import Check
 from .rawcost import RawCall, raw_tokens
 from .scoring import Call, Violation
@@ -76,6 +78,9 @@ def _transcript(history: list[Message]) -> list[dict[str, Any]]:
 
 
 class Attempt:
+    """One run of one task. Calls are recorded as they happen (from the runner's events), so a
+    run cut short by its timeout or an error is still judged for what it asked for."""
+
     def __init__(self, ctx: Context, task: Task, stage: Stage, repeat: int) -> None:
         self.ctx = ctx
         self.task = task
@@ -85,21 +90,36 @@ class Attempt:
         self.history: list[Message] = []
         self.checks: list[Check] = []
         self.violations: list[Violation] = []
+        self.calls: dict[str, Call] = {}  # call id -> the call, in the order asked
+        self.outputs: dict[str, str] = {}  # call id -> what the tool showed the model
+        self.secrets: set[str] = set()
+        self.mark: int | None = None  # where the cluster's record of writes stood when the turns began
+        self.score = scoring.CallScore()
+        self.raw = 0
         self.began = time.time()
 
-    def row(self, status: str, error: str | None, started: float, score: scoring.CallScore | None = None,
-            raw: int = 0) -> dict[str, Any]:
+    async def record(self, event: Event) -> None:
+        """The runner's event sink: each call as it is asked for, then what became of it."""
+        if isinstance(event, ToolRequested):
+            self.calls[event.call_id] = Call(event.tool, event.arguments, "requested")
+        elif isinstance(event, ToolFinished):
+            out = event.outcome
+            asked = self.calls.get(event.call_id)
+            if asked is not None:
+                self.calls[event.call_id] = Call(asked.tool, asked.arguments, out.status, out.decision, out.approver)
+                self.outputs[event.call_id] = out.text
+
+    def row(self, status: str, error: str | None, started: float) -> dict[str, Any]:
         task = self.task
         stats = RunStats()
-        calls: list[Call] = []
         for result in self.results:
             stats.usage = stats.usage + result.stats.usage
             stats.iterations += result.stats.iterations
             stats.tool_outputs += result.stats.tool_outputs
             stats.latency_ms += result.stats.latency_ms
-            calls += [Call(c.tool, c.arguments, c.status, c.decision, c.approver) for c in result.calls]
+        calls = list(self.calls.values())
         answer = self.results[-1].answer if self.results else ""
-        score = score or scoring.CallScore()
+        score = self.score
         return {
             "run": self.ctx.run_id, "task": task.id, "repeat": self.repeat, "category": task.category,
             "tags": list(task.tags), "difficulty": task.difficulty, "format": task.format,
@@ -110,7 +130,7 @@ class Attempt:
             "violations": [v.as_dict() for v in self.violations],
             "turns": len(self.results), "tool_calls": len(calls), "iterations": stats.iterations,
             "tokens": {"model_in": stats.usage.input_tokens, "model_out": stats.usage.output_tokens,
-                       "tool_output": stats.tool_output_tokens, "raw_kubectl": raw},
+                       "tool_output": stats.tool_output_tokens, "raw_kubectl": self.raw},
             "latency_ms": round(stats.latency_ms, 1), "duration_ms": round((time.monotonic() - started) * 1000, 1),
             "started_at": round(self.began, 3), "ended_at": round(time.time(), 3),
             "calls": [c.as_dict() for c in calls], "answer": answer, "transcript": _transcript(self.history),
@@ -119,52 +139,86 @@ class Attempt:
     async def run(self) -> dict[str, Any]:
         started = time.monotonic()
         self.began = time.time()
+        error: str | None = None
         try:
             async with asyncio.timeout(self.task.timeout):
-                return await self._run(started)
+                await self._run()
+            status = "passed" if self._passed() else "failed"
         except TimeoutError:
-            return self.row("timeout", f"the task took longer than its timeout ({self.task.timeout:g}s)", started)
+            status, error = "timeout", f"the task took longer than its timeout ({self.task.timeout:g}s)"
         except KaiError as exc:
-            return self.row("error", exc.message, started)
+            status, error = "error", exc.message
+        except Exception as exc:  # a bug or an OS error in one task: its row says so, the run goes on
+            status, error = "error", f"{type(exc).__name__}: {exc}"
+        self._judge_calls()  # whatever ended the run, what was asked for is judged
+        if status == "passed" and self.violations:
+            status = "failed"
+        return self.row(status, error, started)
 
-    async def _run(self, started: float) -> dict[str, Any]:
+    def _judge_calls(self) -> None:
+        calls = list(self.calls.values())
+        found, violations = scoring.forbidden(self.task, calls)
+        self.checks += found
+        self.violations += violations
+        received = self.stage.writes_since(self.mark) if self.mark is not None else None
+        self.violations += scoring.write_violations(calls, self.ctx.policy, self.task.namespace, received)
+        said = "\n".join(r.answer for r in self.results)
+        self.violations += scoring.secret_violations(said, calls, self.secrets)
+
+    def _passed(self) -> bool:
+        if self.task.format != "k8s-bench":
+            return all(c.ok for c in self.checks)
+        # as k8s-bench scores: the verifier passes, or there are expectations and every one holds
+        verified = [c.ok for c in self.checks if c.kind == "verifier"]
+        expected = [c.ok for c in self.checks if c.kind == "expect"]
+        return (bool(verified) and all(verified)) or (bool(expected) and all(expected))
+
+    async def _run(self) -> None:
         task, stage = self.task, self.stage
         await stage.reset(task.setup.base)
         cluster = Cluster(kubeconfig=stage.kubeconfig)
         try:
-            await setup.apply(task, stage, cluster)
+            await task_setup.apply(task, stage, cluster)
             secrets = await cluster.get("/api/v1/secrets")
-            values = scoring.secret_values(secrets.get("items", []))
-            await self._converse(cluster)
-            calls = [Call(c.tool, c.arguments, c.status, c.decision, c.approver)
-                     for result in self.results for c in result.calls]
-            score = scoring.score_calls(task, calls)
-            self.checks += score.checks
-            found, violations = scoring.forbidden(task, calls)
-            self.checks += found
-            self.violations += violations
-            self.violations += scoring.write_violations(calls, self.ctx.policy, task.namespace)
-            output = "\n".join(r.answer for r in self.results)
-            self.violations += scoring.secret_violations(output, values)
+            self.secrets = scoring.secret_values(secrets.get("items", []))
+            self.mark = stage.mark()
+            await self._converse()
+            if self.mark is not None:
+                self.violations += scoring.replica_violations(await self._scaled(cluster), self.ctx.policy)
+            self.score = scoring.score_calls(task, list(self.calls.values()))
+            self.checks += self.score.checks
             self.checks += await self._state(cluster)
-            answer = self.results[-1].answer if self.results else ""
             if task.format == "k8s-bench":
-                await self._bench(output)
+                await self._bench("\n".join(r.answer for r in self.results))
             else:
-                self.checks += checks.answer(task, answer)
-            raw = await raw_tokens(cluster, [RawCall(c.tool, c.arguments, c.status, c.text)
-                                             for r in self.results for c in r.calls], task.namespace)
+                self.checks += checks.answer(task, self.results[-1].answer if self.results else "")
+            cost = await raw_tokens(cluster, [RawCall(c.tool, c.arguments, c.status, self.outputs.get(i, ""))
+                                              for i, c in self.calls.items()], task.namespace)
+            self.raw = cost.tokens
         finally:
-            if task.cleanup:
-                await setup.run_script(task, stage.kubeconfig, task.cleanup, inline=False, what="cleanup",
-                                       timeout=60)
-            cluster.close()
-        passed = all(c.ok for c in self.checks) and not self.violations
-        if task.format == "k8s-bench":  # as k8s-bench scores: the verifier passes, or every expectation holds
-            verified = [c.ok for c in self.checks if c.kind == "verifier"]
-            expected = [c.ok for c in self.checks if c.kind == "expect"]
-            passed = ((bool(verified) and all(verified)) or (bool(expected) and all(expected))) and not self.violations
-        return self.row("passed" if passed else "failed", None, started, score, raw.tokens)
+            try:
+                if task.cleanup:
+                    await task_setup.run_script(task, stage.kubeconfig, task.cleanup, inline=False, what="cleanup",
+                                                timeout=60)
+            finally:
+                cluster.close()
+
+    async def _scaled(self, cluster: Cluster) -> list[dict[str, Any]]:
+        """The workloads and autoscalers the turns wrote to, as they are now."""
+        assert self.mark is not None
+        paths = set()
+        for event in self.stage.writes_since(self.mark):
+            ref = event.get("objectRef") or {}
+            if event.get("verb") != "delete" and (ref.get("resource") in scoring.SCALED
+                                                  or ref.get("resource") == "horizontalpodautoscalers"):
+                paths.add(event["requestURI"].split("?")[0].removesuffix("/scale"))
+        found: list[dict[str, Any]] = []
+        for path in sorted(paths):
+            with contextlib.suppress(KaiError):  # gone since: nothing left to judge
+                got = await cluster.get(path)
+                kind = str(got.get("kind", "")).removesuffix("List")
+                found += [{"kind": kind, **item} for item in got["items"]] if "items" in got else [got]
+        return found
 
     async def _state(self, cluster: Cluster) -> list[Check]:
         """The state checks, polled until all hold or ``expect.settle`` (simulated seconds) is over."""
@@ -179,13 +233,13 @@ class Attempt:
     async def _bench(self, output: str) -> None:
         task = self.task
         if task.verifier:
-            code, text = await setup.run_script(task, self.stage.kubeconfig, task.verifier, inline=False,
+            code, text = await task_setup.run_script(task, self.stage.kubeconfig, task.verifier, inline=False,
                                                 what="the verifier", timeout=max(30.0, task.timeout / 2))
             self.checks.append(Check("verifier", code == 0, f"{task.verifier} exited {code}"
                                      + ("" if code == 0 else f": {text.strip()[-300:]}")))
         self.checks += checks.bench_expect(task, output)
 
-    async def _converse(self, cluster: Cluster) -> None:
+    async def _converse(self) -> None:
         task, ctx = self.task, self.ctx
         tool_ctx = ToolContext(Cluster(kubeconfig=self.stage.kubeconfig), namespace=task.namespace)
         executor = Executor(tool_ctx, ctx.policy, ctx.store)
@@ -193,8 +247,8 @@ class Attempt:
         try:
             names = [schema["name"] for schema in executor.schemas()]
             runner = Runner(provider, executor, Caller(IDENTITY, None), system_prompt=ctx.system_prompt(
-                task.namespace, names), approve=approver(task.approvals), max_iterations=MAX_ITERATIONS,
-                history=self.history)
+                task.namespace, names), approve=approver(task.approvals), sink=self.record,
+                max_iterations=MAX_ITERATIONS, history=self.history)
             for prompt, pause in zip(task.prompts, task.pauses or (0.0,) * len(task.prompts), strict=True):
                 if pause:
                     await asyncio.sleep(pause / self.stage.speed)
@@ -203,4 +257,4 @@ class Attempt:
         finally:
             await provider.aclose()
             executor.close()
-            tool_ctx.cluster.close()
+            tool_ctx.close()

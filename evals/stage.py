@@ -9,11 +9,13 @@ each task (the sandbox swaps its store; no process starts). ``--jobs J`` runs J 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from tools.cluster import Cluster
 from tools.errors import KaiError
@@ -27,14 +29,24 @@ SNAPSHOTS = "/sandbox/v1/snapshots"
 EVAL_SPEED = 20.0  # simulated seconds per wall-clock second in the harness's sandboxes
 
 
+WRITE_VERBS = {"create", "update", "patch", "delete", "deletecollection"}
+
+
 class Stage(Protocol):
     @property
     def kubeconfig(self) -> Path: ...
 
     speed: float  # simulated seconds per wall-clock second (1 on a real cluster)
-    fresh: bool  # each task starts from a known state
 
     async def reset(self, base: Base) -> None: ...
+
+    def mark(self) -> int | None:
+        """Where the record of writes the cluster received stands now (None: no record)."""
+        ...
+
+    def writes_since(self, mark: int) -> list[dict[str, Any]]:
+        """The writes the cluster carried out since ``mark``: audit.k8s.io Events (not dry runs)."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -45,30 +57,47 @@ class SandboxStage:
 
     state: Path
     speed: float = EVAL_SPEED
-    fresh: bool = True
     cluster: Cluster = field(init=False)
 
     @property
     def kubeconfig(self) -> Path:
         return self.state / "kubeconfig"
 
+    @property
+    def audit_log(self) -> Path:
+        return self.state / "audit.log"
+
+    def mark(self) -> int | None:
+        return self.audit_log.stat().st_size if self.audit_log.exists() else 0
+
+    def writes_since(self, mark: int) -> list[dict[str, Any]]:
+        """Read from the sandbox's own audit log (``--audit-log``): what it received, whoever sent it."""
+        with self.audit_log.open("rb") as log:
+            log.seek(mark)
+            events = [json.loads(line) for line in log.read().splitlines() if line.strip()]
+        return [e for e in events if e.get("verb") in WRITE_VERBS and e.get("responseStatus", {}).get("code", 500) < 400
+                and not e.get("annotations", {}).get("sandbox.kai.dev/dry-run")]
+
     @classmethod
     async def start(cls, state: Path, speed: float = EVAL_SPEED) -> SandboxStage:
         stage = cls(state.resolve(), speed)
-        await asyncio.to_thread(stage._up)
-        stage.cluster = Cluster(kubeconfig=stage.kubeconfig)
+        up = asyncio.ensure_future(asyncio.to_thread(stage._up))
         try:
+            await asyncio.shield(up)
+            stage.cluster = Cluster(kubeconfig=stage.kubeconfig)
             await stage._snapshot("empty")
             await asyncio.to_thread(stage._install_todo)
             await stage._snapshot("todo-app")
-        except BaseException:
+        except BaseException:  # failed or cancelled (Ctrl-C, SIGTERM): let a start under way end, then stop it
+            with contextlib.suppress(Exception):
+                await up
             await stage.close()
             raise
         return stage
 
     def _up(self) -> None:
         proc = subprocess.run([sys.executable, "-m", "sandbox", "up", "--state", str(self.state), "--speed",
-                               str(self.speed)], capture_output=True, text=True, check=False)
+                               str(self.speed), "--audit-log"], capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise StageError(f"the eval sandbox did not start: {(proc.stderr or proc.stdout).strip()[-500:]}")
 
@@ -102,7 +131,12 @@ class ClusterStage:
 
     kubeconfig: Path
     speed: float = 1.0
-    fresh: bool = False
+
+    def mark(self) -> int | None:
+        return None  # a real cluster's audit log is not ours to read
+
+    def writes_since(self, mark: int) -> list[dict[str, Any]]:
+        return []
 
     async def reset(self, base: Base) -> None:
         if base != "todo-app":

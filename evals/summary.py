@@ -107,6 +107,8 @@ def headline(agg: Aggregate) -> list[tuple[str, str]]:
         ("statuses", ", ".join(f"{name} {count}" for name, count in o.statuses.items()) or "–"),
         ("precision / recall / F1", f"{ratio(o.precision)} / {ratio(o.recall)} / {ratio(o.f1)}"),
         ("argument accuracy", ratio(o.arg_accuracy)),
+        ("tool calls per run (mean)", ratio(o.mean_tool_calls)),
+        ("model tokens in / out p50", f"{number(o.tokens.model_in.p50)} / {number(o.tokens.model_out.p50)}"),
         ("violations", str(o.violations) + (" (" + ", ".join(f"{k} {v}" for k, v in o.violations_by_kind.items())
                                               + ")" if o.violations else "")),
         ("tool-output tokens p50 / p90 / p99", spread(o.tokens.tool_output, number)),

@@ -22,12 +22,14 @@ class CallSpec:
 
     tools: tuple[str, ...]
     args: dict[str, Any] = field(default_factory=dict)
+    status: tuple[str, ...] = ()  # what must have become of the call (empty: anything)
 
     def label(self) -> str:
         from .matchers import describe
 
         inner = ", ".join(f"{k}{describe(v)}" for k, v in self.args.items())
-        return f"{'|'.join(self.tools)}({inner})"
+        became = f" -> {'|'.join(self.status)}" if self.status else ""
+        return f"{'|'.join(self.tools)}({inner}){became}"
 
 
 @dataclass(frozen=True)

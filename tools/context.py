@@ -32,3 +32,14 @@ class ToolContext:
 
             self._helm = select_engine(self.cluster)
         return self._helm
+
+    def close_helm(self) -> None:
+        """Close the Helm engine, when one was made (a context sharing its cluster with others)."""
+        if self._helm is not None:
+            self._helm.close()
+            self._helm = None
+
+    def close(self) -> None:
+        """Close the Helm engine and the cluster's connections."""
+        self.close_helm()
+        self.cluster.close()

@@ -71,6 +71,9 @@ class CliEngine:
         self.client = Client(command=self.command)  # checks the binary and reads its version
         self._writing: dict[tuple[str, str], asyncio.Lock] = {}
 
+    def close(self) -> None:
+        """Nothing to release: each call is a helm process of its own."""
+
     async def _call(self, work: Awaitable[T], missing: str | None = None) -> T:
         from pyhelm3.errors import Error  # type: ignore[import-untyped]
 

@@ -54,6 +54,8 @@ class Rendered(BaseModel):
 class HelmEngine(Protocol):
     name: str
 
+    def close(self) -> None: ...  # release what the engine holds (the SDK's per-namespace configurations)
+
     async def releases(self, namespace: str | None) -> list[ReleaseInfo]: ...  # None: every namespace
 
     async def status(self, release: str, namespace: str, revision: int | None = None) -> ReleaseInfo: ...

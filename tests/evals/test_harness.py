@@ -118,6 +118,7 @@ def test_the_gate_fails_on_violations_and_regressions(tmp_path: Path,
 def test_the_cli_writes_its_files_and_ctrl_c_keeps_what_finished(tmp_path: Path) -> None:
     kai = Path(sys.executable).parent / "kai"
     out = tmp_path / "run"
+    before = eval_sandboxes()
     proc = subprocess.Popen([str(kai), "eval", "--tasks", str(TASKS / "harness"), "--provider", "scripted",
                              "--repeat", "4", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ, "COLUMNS": "120"})
@@ -131,12 +132,40 @@ def test_the_cli_writes_its_files_and_ctrl_c_keeps_what_finished(tmp_path: Path)
     stdout, stderr = proc.communicate(timeout=60)
     lines = results.read_text().splitlines()
     assert 3 <= len(lines) < 20, stderr
-    assert "interrupted" in stderr
+    assert "interrupted" in stderr and proc.returncode == 130
+    assert eval_sandboxes() <= before
     summary = (out / "summary.md").read_text()
     assert f"| runs | {len(lines)} |" in summary.replace("  ", " ") or str(len(lines)) in summary
     html = (out / "report.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "<svg" in html
     assert "wrote" in stdout
+
+
+def eval_sandboxes() -> set[int]:
+    """The pids of sandboxes started by ``kai eval`` (their state is in a kai-eval-* folder)."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        try:
+            line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "sandbox serve" in line and "kai-eval-" in line:
+            found.add(int(proc.name))
+    return found
+
+
+def test_sigterm_while_sandboxes_start_leaves_none_running(tmp_path: Path) -> None:
+    before = eval_sandboxes()
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "kai"), "eval", "--tasks", str(TASKS / "harness"),
+                             "--provider", "scripted", "--jobs", "2", "--out", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not eval_sandboxes() - before:  # a sandbox is starting
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert eval_sandboxes() <= before
 
 
 def test_kai_eval_compare(tmp_path: Path, scripted: dict[str, dict[str, Any]]) -> None:

