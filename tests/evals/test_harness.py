@@ -118,22 +118,24 @@ def test_the_gate_fails_on_violations_and_regressions(tmp_path: Path,
 def test_the_cli_writes_its_files_and_ctrl_c_keeps_what_finished(tmp_path: Path) -> None:
     kai = Path(sys.executable).parent / "kai"
     out = tmp_path / "run"
-    before = eval_sandboxes()
+    scratch = tmp_path / "scratch"  # the harness's sandboxes live here (TMPDIR), so only they are looked for
+    scratch.mkdir()
     proc = subprocess.Popen([str(kai), "eval", "--tasks", str(TASKS / "harness"), "--provider", "scripted",
                              "--repeat", "4", "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "COLUMNS": "120"})
+                            text=True, env={**os.environ, "COLUMNS": "120", "TMPDIR": str(scratch)})
     results = out / "results.jsonl"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline and proc.poll() is None:
         if results.exists() and len(results.read_text().splitlines()) >= 3:
             break
         time.sleep(0.1)
+    assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     lines = results.read_text().splitlines()
     assert 3 <= len(lines) < 20, stderr
     assert "interrupted" in stderr and proc.returncode == 130
-    assert eval_sandboxes() <= before
+    assert not eval_sandboxes(scratch)
     summary = (out / "summary.md").read_text()
     assert f"| runs | {len(lines)} |" in summary.replace("  ", " ") or str(len(lines)) in summary
     html = (out / "report.html").read_text()
@@ -141,31 +143,34 @@ def test_the_cli_writes_its_files_and_ctrl_c_keeps_what_finished(tmp_path: Path)
     assert "wrote" in stdout
 
 
-def eval_sandboxes() -> set[int]:
-    """The pids of sandboxes started by ``kai eval`` (their state is in a kai-eval-* folder)."""
+def eval_sandboxes(scratch: Path) -> set[int]:
+    """The pids of sandboxes started by a ``kai eval`` whose TMPDIR was ``scratch``."""
     found = set()
     for proc in Path("/proc").iterdir():
         try:
             line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "sandbox serve" in line and "kai-eval-" in line:
+        if "sandbox serve" in line and str(scratch) in line:
             found.add(int(proc.name))
     return found
 
 
 def test_sigterm_while_sandboxes_start_leaves_none_running(tmp_path: Path) -> None:
-    before = eval_sandboxes()
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
     proc = subprocess.Popen([str(Path(sys.executable).parent / "kai"), "eval", "--tasks", str(TASKS / "harness"),
-                             "--provider", "scripted", "--jobs", "2", "--out", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not eval_sandboxes() - before:  # a sandbox is starting
+                             "--provider", "scripted", "--jobs", "2", "--out", str(tmp_path / "out")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TMPDIR": str(scratch)})
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not eval_sandboxes(scratch):  # a sandbox is starting
         time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
-    assert eval_sandboxes() <= before
+    assert not eval_sandboxes(scratch)
 
 
 def test_kai_eval_compare(tmp_path: Path, scripted: dict[str, dict[str, Any]]) -> None:
