@@ -130,13 +130,17 @@ def kc(cluster: control.Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Ku
 
 
 SMALL = {"requests": {"cpu": "10m", "memory": "32Mi"}}
-COPY_VALUES = {"frontend": {"service": {"type": "ClusterIP"}, "resources": SMALL}, "backend": {"resources": SMALL}}
+QUICK = {"initialDelaySeconds": 1}
+COPY_VALUES = {"frontend": {"service": {"type": "ClusterIP"}, "resources": SMALL, "readinessProbe": QUICK},
+               "backend": {"resources": SMALL, "readinessProbe": QUICK}}
 
 
 def install_todo(cluster: control.Sandbox, namespace: str, release: str = "todo-app") -> str:
     """Install the todo-app chart as ``release`` in ``namespace`` and wait until ready. Only
-    the seed's namespace keeps the seed's NodePort Service (30001) and resource requests; other
-    copies get a ClusterIP Service and small requests, so many fit on the one simulated node."""
+    the seed's namespace keeps the seed's NodePort Service (30001), resource requests and probe
+    delays; other copies get a ClusterIP Service and small requests, so many fit on the one
+    simulated node, and are ready a second after they start (not 15: 1.5 s at speed 10, which
+    each of the many copies would wait)."""
     from tools import helm
 
     values = None if namespace == "todo-app" else COPY_VALUES

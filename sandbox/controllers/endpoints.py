@@ -93,17 +93,17 @@ class EndpointsController(Controller):
             del body["metadata"]["labels"]
         current = self.store.get("endpoints", namespace, name)
         try:
-            if current is None:
+            if current is None:  # a new Service: its Endpoints now, its slices below
                 self.registry.create(ENDPOINTS, namespace, body, WriteOptions())
-                return
-            updated = objects.copy(current)
-            updated.pop("subsets", None)
-            updated.update({k: v for k, v in body.items() if k != "metadata"})
-            updated["metadata"]["labels"] = body["metadata"].get("labels", {})
-            if not updated["metadata"]["labels"]:
-                updated["metadata"].pop("labels")
-            if updated != current:
-                self.registry.update(ENDPOINTS, namespace, name, updated, WriteOptions())
+            else:
+                updated = objects.copy(current)
+                updated.pop("subsets", None)
+                updated.update({k: v for k, v in body.items() if k != "metadata"})
+                updated["metadata"]["labels"] = body["metadata"].get("labels", {})
+                if not updated["metadata"]["labels"]:
+                    updated["metadata"].pop("labels")
+                if updated != current:
+                    self.registry.update(ENDPOINTS, namespace, name, updated, WriteOptions())
         except StatusError:
             return  # the namespace is terminating
         self._slices(svc, pods)

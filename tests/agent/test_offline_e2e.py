@@ -50,7 +50,9 @@ def state(kc: Kubectl, namespace: str) -> str:
                     json.dumps(o.get("spec", {}).get("template", {}).get("metadata", {}).get("annotations")),
                     json.dumps([c.get("image") for c in o.get("spec", {}).get("template", {}).get("spec", {}).get(
                         "containers", [])])) for o in objects)
-    namespaces = sorted(n["metadata"]["name"] for n in kc.json("get", "namespaces")["items"])
+    # the namespaces of earlier tests, deleted without waiting, may go at any time: not a change
+    namespaces = sorted(n["metadata"]["name"] for n in kc.json("get", "namespaces")["items"]
+                        if n.get("status", {}).get("phase") != "Terminating")
     return json.dumps([specs, revisions(kc, namespace), namespaces])
 
 

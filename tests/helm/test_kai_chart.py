@@ -364,6 +364,16 @@ def scenario(ns: str, kc: Kubectl) -> list[Step]:
     def two_backend_revisions() -> None:
         wait_for(lambda: len(kc("get", "rs", "-n", ns, "-l", "app=todo-backend", "-o", "name").split()) >= 2)
 
+    victim = {"kind": "pod", "name": pod, "namespace": ns}
+
+    def pick_victim() -> None:
+        """The pod read at the start may be gone by now (the rollouts above replace pods, sooner on a
+        busy machine, whose steps take longer while the simulated cluster keeps its pace): one alive now."""
+        alive = [p["metadata"]["name"] for p in kc.json("get", "pods", "-n", ns, "-l", "app=todo-backend")["items"]
+                 if not p["metadata"].get("deletionTimestamp")]
+        assert alive, f"no backend pod left in {ns}"
+        victim["name"] = alive[0]
+
     return [
         ("get_resource", {"kind": "deploy", "name": "backend", "namespace": ns}),
         ("get_resource", {"kind": "secret", "name": "todo-app-secrets", "namespace": ns, "output": "yaml"}),
@@ -398,7 +408,8 @@ def scenario(ns: str, kc: Kubectl) -> list[Step]:
         ("helm_rollback", {"release": "todo-app", "namespace": ns, "timeout": 60}),
         ("delete_resource", {"kind": "configmap", "name": "extra", "namespace": ns}),
         ("delete_resource", {"kind": "hpa", "name": "todo-frontend", "namespace": ns}),
-        ("delete_resource", {"kind": "pod", "name": pod, "namespace": ns}),
+        pick_victim,
+        ("delete_resource", victim),
         ("delete_resource", {"kind": "deployment", "name": "frontend", "namespace": ns}),
         ("helm_uninstall", {"release": "todo-app", "namespace": ns, "timeout": 60}),
         ("helm_install", {"chart": str(ROOT / "helm" / "todo-app"), "release": "todo-app", "namespace": ns,

@@ -89,12 +89,16 @@ def test_release_lifecycle(cluster: tuple[Config, Kubectl], tmp_path: Path) -> N
     assert template["template"]["spec"]["containers"][0]["image"] == "todo-backend:v1.0"
     wait_for(lambda: sorted(running_pods(kube).get("todo-backend", [])) == ["todo-backend:v1.0"] * 2, 30)
 
-    with pytest.raises(HelmError):
-        helm.upgrade(CHART, "todo-app", {"backend": {"image": {"tag": "v9.9"}}}, namespace=NS, timeout=8,
+    with pytest.raises(HelmError):  # the wait times out: the new pods cannot pull their image
+        helm.upgrade(CHART, "todo-app", {"backend": {"image": {"tag": "v9.9"}}}, namespace=NS, timeout=3,
                      wait="watcher")
     assert helm.status("todo-app")["status"] == "failed"
-    pulling = kube("get", "pods", "-n", NS, "-l", "app=todo-backend")
-    assert "ImagePullBackOff" in pulling or "ErrImagePull" in pulling
+
+    def pulling() -> bool:
+        pods = kube("get", "pods", "-n", NS, "-l", "app=todo-backend")
+        return "ImagePullBackOff" in pods or "ErrImagePull" in pods
+
+    wait_for(pulling, 30)
     assert len(running_pods(kube)["todo-backend"]) >= 1  # maxUnavailable 0: the old pods still serve
 
     helm.rollback("todo-app", version=3, timeout=120, wait="watcher")

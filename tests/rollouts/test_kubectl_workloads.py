@@ -165,7 +165,13 @@ def test_service_endpoints_and_slices(kube: Kubectl) -> None:
 
     def addresses() -> list[str]:
         return kube("get", "endpoints", "echo", "-n", NS, "-o", "jsonpath={.subsets[*].addresses[*].ip}").split()
-    wait_for(lambda: len(addresses()) == 2, 30)
+
+    def sliced() -> list[str]:
+        return kube("get", "endpointslices", "-l", "kubernetes.io/service-name=echo", "-n", NS, "-o",
+                    "jsonpath={.items[*].endpoints[*].addresses[*]}").split()
+
+    # the Endpoints and the EndpointSlice controllers each follow the pods on their own: wait for both
+    wait_for(lambda: len(addresses()) == 2 and len(sliced()) == 2, 30)
     slices = kube.json("get", "endpointslices", "-l", "kubernetes.io/service-name=echo", "-n", NS)["items"]
     assert len(slices) == 1
     assert sorted(a for e in slices[0]["endpoints"] for a in e["addresses"]) == sorted(addresses())

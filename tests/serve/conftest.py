@@ -52,7 +52,10 @@ def start_kai(cluster: control.Sandbox, root: Path, namespace: str, *, ttl: int 
 
 @pytest.fixture(scope="module")
 def namespace(cluster: control.Sandbox) -> str:
-    return install_todo(cluster, f"todo-s{next(_namespaces)}")
+    # "todo-serve<n>", not "todo-s<n>": which module gets which n depends on the order the modules
+    # run in (pytest-xdist deals them out to workers), and "todo-s3" reads as AWS S3 to the offline
+    # planner, which then declines "scale backend to 3 in todo-s3" as out of scope
+    return install_todo(cluster, f"todo-serve{next(_namespaces)}")
 
 
 @pytest.fixture(scope="module")

@@ -169,6 +169,9 @@ def test_a_change_to_the_object_while_waiting_means_a_new_preview(make: Make, kc
     def someone_else_scales(request: ApprovalRequest) -> None:
         if len(seen) == 1:
             kc("scale", "deploy/todo-backend", "-n", fresh_todo, "--replicas=4")
+            # and the new pods come up: the controllers' status updates, which move the object's
+            # resourceVersion too, are over before kai previews again (else a third preview)
+            kc("rollout", "status", "deploy/todo-backend", "-n", fresh_todo, "--timeout=60s")
 
     outcome = call(make(), "scale", approve=answering(True, seen=seen, before=someone_else_scales),
                    name="backend", replicas="+1", namespace=fresh_todo)

@@ -146,11 +146,19 @@ def check_calls(world: World, tally: Counter[str], batch: list[dict[str, Any]]) 
         tally[f"{call['mode']}:{outcome.status}"] += 1
 
 
+PATHS = ("confirm:ok", "auto:ok", "read-only:denied", "confirm:denied", "auto:denied",
+         "confirm:approval_required", "confirm:rejected", "confirm:error", "auto:error")
+
+
 def test_nothing_denied_reaches_the_cluster(world: World) -> None:
     tally: Counter[str] = Counter()
-    check_calls(world, tally)
+    # the draws are random: now and then a rare path (confirm:approval_required needs three draws
+    # to agree) falls short in one round of examples; another round, more calls checked, makes it up
+    for _ in range(3):
+        check_calls(world, tally)
+        if all(tally[path] >= 10 for path in PATHS):
+            break
     # thousands of calls, and every path taken many times
     assert tally["calls"] >= 1000, tally
-    for path in ("confirm:ok", "auto:ok", "read-only:denied", "confirm:denied", "auto:denied",
-                 "confirm:approval_required", "confirm:rejected", "confirm:error", "auto:error"):
+    for path in PATHS:
         assert tally[path] >= 10, (path, tally)

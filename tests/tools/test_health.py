@@ -149,7 +149,17 @@ def test_a_broken_copy(ctx: ToolContext, cluster: Sandbox, kc: Kubectl, fresh_to
         s["restartCount"] >= 1 and not s["ready"] for s in statuses(kc, ns, "todo-frontend")), 30)
     wait_for(lambda: "1/1" in kc("get", "deploy", "other", "-n", ns), 30)
 
-    whole = read(ctx, "check_health", namespace=ns)
+    # the kubelet alternates ErrImagePull (a pull) and ImagePullBackOff (the wait before the next),
+    # and Error (an exit) and CrashLoopBackOff (the wait before the next start): read the health
+    # while all three pods wait, as the checks below describe
+    reads: list[CheckHealthResult] = []
+
+    def backing_off() -> bool:
+        reads.append(read(ctx, "check_health", namespace=ns))
+        return "3 pods not ready (CrashLoopBackOff ×2, ImagePullBackOff ×1)" in reads[-1].summary
+
+    wait_for(backing_off, 30)
+    whole = reads[-1]
     assert whole.verdict == "failing"
     assert whole.summary.startswith("failing: todo-frontend 0/2 ready; 3 pods not ready (CrashLoopBackOff ×2, "
                                     "ImagePullBackOff ×1); 2 pods restarted in the last 10 minutes; "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import time
 
 from tests.conftest import Kubectl, wait_for
@@ -36,6 +37,49 @@ def pods(kube: Kubectl) -> dict[str, dict]:  # type: ignore[type-arg]
     return {p["metadata"]["name"]: p for p in kube.json("get", "pods", "-l", "app=web")["items"]}
 
 
+class PodWatch:
+    """``kubectl get pods -w`` on the pods of ``selector``: every event as the watch sees it, as
+    (type, name, controller-revision-hash, deleting). It returns once the watch has listed the
+    ``listed`` pods there are, so that a change made afterwards is seen from its first step however
+    long kubectl takes to start (polling instead can miss a step on a busy machine)."""
+
+    FORMAT = ("jsonpath={.type}|{.object.metadata.name}|{.object.metadata.labels.controller-revision-hash}|"
+              "{.object.metadata.deletionTimestamp}{\"\\n\"}")
+
+    def __init__(self, kube: Kubectl, selector: str, listed: int) -> None:
+        self.events: list[tuple[str, str, str, bool]] = []
+        self.proc = subprocess.Popen([kube.binary, "get", "pods", "-l", selector, "-w", "--output-watch-events",
+                                      "-o", self.FORMAT], env=kube.env, stdout=subprocess.PIPE, text=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        try:
+            wait_for(lambda: len(self.events) >= listed, timeout=60)
+        except AssertionError:
+            self.stop()
+            raise
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            kind, name, revision, deleting = line.rstrip("\n").split("|")
+            self.events.append((kind, name, revision, kind == "DELETED" or bool(deleting)))
+
+    def order(self, revision: str | None = None) -> list[str]:
+        """The pods in the order they started going (``revision`` None), or appeared at ``revision``."""
+        names: list[str] = []
+        for _, name, rev, deleting in list(self.events):
+            if (deleting if revision is None else rev == revision) and name not in names:
+                names.append(name)
+        return names
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.reader.join(timeout=10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
 def test_ordered_creation_and_rollout(kube: Kubectl) -> None:
     kube("apply", "-f", "-", stdin=SET)
     kube.run("rollout", "status", "sts/web", "--timeout=60s")
@@ -65,17 +109,15 @@ def test_ordered_creation_and_rollout(kube: Kubectl) -> None:
 
 
 def test_scale_down_from_the_highest_ordinal(kube: Kubectl) -> None:
-    kube("scale", "sts/web", "--replicas=1")
-    seen: list[set[str]] = []
-
-    def shrunk() -> bool:
-        names = {n for n, p in pods(kube).items() if not p["metadata"].get("deletionTimestamp")}
-        if not seen or seen[-1] != names:
-            seen.append(names)
-        return names == {"web-0"}
-
-    wait_for(shrunk, timeout=60)
-    assert {"web-0", "web-1"} in seen or seen[0] == {"web-0", "web-1"}  # web-2 went first
+    watch = PodWatch(kube, "app=web", listed=3)
+    try:
+        kube("scale", "sts/web", "--replicas=1")
+        wait_for(lambda: len(watch.order()) >= 2, timeout=60)
+    finally:
+        watch.stop()
+    assert watch.order() == ["web-2", "web-1"]  # web-2 went first
+    wait_for(lambda: {n for n, p in pods(kube).items() if not p["metadata"].get("deletionTimestamp")} == {"web-0"},
+             timeout=60)
     kube.run("rollout", "status", "sts/web", "--timeout=60s")
     # the claims stay (whenScaled: Retain)
     assert len(kube.json("get", "pvc")["items"]) == 3
@@ -85,29 +127,21 @@ def test_rolling_update_goes_down_from_the_top(kube: Kubectl) -> None:
     kube("scale", "sts/web", "--replicas=3")
     kube.run("rollout", "status", "sts/web", "--timeout=60s")
     before = kube.json("get", "sts", "web")["status"]["updateRevision"]
-    watch = subprocess.Popen(  # the order in which pods appear at the new revision, as a watch sees it
-        [kube.binary, "get", "pods", "-l", "app=web", "-w", "--no-headers",
-         "-o", "custom-columns=NAME:.metadata.name,REV:.metadata.labels.controller-revision-hash"],
-        env=kube.env, stdout=subprocess.PIPE, text=True)
-    kube("set", "image", "sts/web", "nginx=nginx:1.27.1")
-
-    def updated() -> bool:
-        status = kube.json("get", "sts", "web")["status"]
-        return bool(status.get("currentRevision") == status["updateRevision"] != before)
-
+    watch = PodWatch(kube, "app=web", listed=3)  # the order in which pods appear at the new revision
     try:
+        kube("set", "image", "sts/web", "nginx=nginx:1.27.1")
+
+        def updated() -> bool:
+            status = kube.json("get", "sts", "web")["status"]
+            return bool(status.get("currentRevision") == status["updateRevision"] != before)
+
         wait_for(updated, timeout=90)
+        revision = kube.json("get", "sts", "web")["status"]["updateRevision"]
+        wait_for(lambda: len(watch.order(revision)) == 3)
     finally:
-        watch.terminate()
-    lines, _ = watch.communicate(timeout=10)
-    revision = kube.json("get", "sts", "web")["status"]["updateRevision"]
-    order: list[str] = []
-    for line in lines.splitlines():
-        name, _, rev = line.partition(" ")
-        if rev.strip() == revision and name not in order:
-            order.append(name)
+        watch.stop()
     kube.run("rollout", "status", "sts/web", "--timeout=60s")
-    assert order == ["web-2", "web-1", "web-0"]
+    assert watch.order(revision) == ["web-2", "web-1", "web-0"]
     status = kube.json("get", "sts", "web")["status"]
     assert status["currentReplicas"] == status["updatedReplicas"] == 3
     revisions = {p["metadata"]["labels"]["controller-revision-hash"] for p in pods(kube).values()}
