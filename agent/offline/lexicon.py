@@ -164,10 +164,10 @@ DANGEROUS = re.compile(r"rm\s+-rf|\bmkfs\b|\bdrop (?:table|database)\b|:\(\)\s*\
 UNSUPPORTED = re.compile(r"\b(exec(?:ute)? (?:into|in|a command|commands|inside)|exec\b|shell into|open a shell|ssh|"
                          r"port[- ]forward|attach to|kubectl cp|copy files?|run (?:a |the )?command|"
                          r"execute (?:a |the )?command|proxy)\b")
-OUT_OF_SCOPE = re.compile(
-    r"\b(poems?|haiku|song|lyrics|story|stories|jokes?|weather|forecast|recipes?|cook|translate|s3|buckets?|ec2|"
+OUT_OF_SCOPE = re.compile(  # whole words, not parts of names (namespace todo-s3, deployment aws-proxy)
+    r"(?<![\w-])(poems?|haiku|song|lyrics|story|stories|jokes?|weather|forecast|recipes?|cook|translate|s3|buckets?|ec2|"
     r"lambda|aws|azure|gcp|google cloud|terraform|cloudformation|emails?|stocks?|bitcoin|crypto|movies?|"
     r"capital of|president|football|soccer|essay|homework|dinner|lunch|sql database|vm|virtual machine|"
     r"dns record|domain name|tweet|linkedin|slack message|pizza|horoscope|lottery|meaning of life|flights?|hotels?|"
-    r"laptops?|desktops?|my (?:computer|pc|mac|phone)|browser|printers?|wi-?fi)\b"
+    r"laptops?|desktops?|my (?:computer|pc|mac|phone)|browser|printers?|wi-?fi)(?![\w-])"
     r"|\bwrite (?:me )?an? (?:[\w+#-]+ )?(?:script|program|function)\b")

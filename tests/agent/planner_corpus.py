@@ -281,6 +281,7 @@ PHRASINGS: list[tuple[str, Calls]] = [
     ("set backend image to bitnami/nginx", [("set_image", {"name": "backend", "image": "bitnami/nginx"})]),
     ("show pods in default", [("list_resources", {"kind": "pods", "namespace": "default"})]),
     ("scale web to 3 in default", [("scale", {"name": "web", "replicas": "3", "namespace": "default"})]),
+    ("scale backend to 3 in todo-s3", [("scale", {"name": "backend", "replicas": "3", "namespace": "todo-s3"})]),
     # what a question asks about (port, annotations, values…) is not the object it asks it of
     ("which port does the backend service listen on?", [("get_resource", {"kind": "service", "name": "backend"})]),
     ("what services are in todo-app and on which ports?",
