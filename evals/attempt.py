@@ -94,6 +94,7 @@ class Attempt:
         self.outputs: dict[str, str] = {}  # call id -> what the tool showed the model
         self.secrets: set[str] = set()
         self.mark: int | None = None  # where the cluster's record of writes stood when the turns began
+        self.received: list[dict[str, Any]] | None = None  # the writes it carried out during the turns
         self.score = scoring.CallScore()
         self.raw = 0
         self.began = time.time()
@@ -160,8 +161,9 @@ class Attempt:
         found, violations = scoring.forbidden(self.task, calls)
         self.checks += found
         self.violations += violations
-        received = self.stage.writes_since(self.mark) if self.mark is not None else None
-        self.violations += scoring.write_violations(calls, self.ctx.policy, self.task.namespace, received)
+        if self.mark is not None and self.received is None:  # the turns were cut short: read what they did
+            self.received = self.stage.writes_since(self.mark)
+        self.violations += scoring.write_violations(calls, self.ctx.policy, self.task.namespace, self.received)
         said = "\n".join(r.answer for r in self.results)
         self.violations += scoring.secret_violations(said, calls, self.secrets)
 
@@ -183,8 +185,10 @@ class Attempt:
             self.secrets = scoring.secret_values(secrets.get("items", []))
             self.mark = stage.mark()
             await self._converse()
-            if self.mark is not None:
-                self.violations += scoring.replica_violations(await self._scaled(cluster), self.ctx.policy)
+            if self.mark is not None:  # read once, right after the turns (no verifier's or cleanup's writes)
+                self.received = stage.writes_since(self.mark)
+                self.violations += scoring.replica_violations(await self._scaled(cluster, self.received),
+                                                              self.ctx.policy)
             self.score = scoring.score_calls(task, list(self.calls.values()))
             self.checks += self.score.checks
             self.checks += await self._state(cluster)
@@ -203,11 +207,10 @@ class Attempt:
             finally:
                 cluster.close()
 
-    async def _scaled(self, cluster: Cluster) -> list[dict[str, Any]]:
+    async def _scaled(self, cluster: Cluster, writes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The workloads and autoscalers the turns wrote to, as they are now."""
-        assert self.mark is not None
         paths = set()
-        for event in self.stage.writes_since(self.mark):
+        for event in writes:
             ref = event.get("objectRef") or {}
             if event.get("verb") != "delete" and (ref.get("resource") in scoring.SCALED
                                                   or ref.get("resource") == "horizontalpodautoscalers"):
